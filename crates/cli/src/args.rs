@@ -1,0 +1,133 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// FaceKiosk: local face verification with liveness, on ONNX Runtime.
+#[derive(Debug, Parser)]
+#[command(name = "facekiosk", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options for every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command; each overrides the configuration file.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file (TOML; see docs/CONFIGURATION.md).
+    #[arg(long, global = true, env = "FACEKIOSK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Logs as JSON lines (for log collectors).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// The ONNX Runtime library (libonnxruntime.so); by default found where scripts/setup puts it.
+    #[arg(long, global = true, env = "ORT_DYLIB_PATH", value_name = "FILE")]
+    pub ort_library: Option<PathBuf>,
+    /// Execution provider: cpu, cuda, tensorrt, directml, coreml or auto.
+    #[arg(long, global = true, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// Run on the CPU (with a warning) when the requested provider cannot start.
+    #[arg(long, global = true)]
+    pub allow_cpu_fallback: bool,
+    /// Threads per model operator (0: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// A models directory whose manifest.toml replaces roles of the embedded models.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+    /// A calibration file (match-level thresholds) instead of the embedded one.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the ONNX Runtime library in use, its version and its execution providers.
+    Runtime,
+    /// Run the kiosk's main job headless on the embedded defaults.
+    Demo,
+    /// Find faces in an image: boxes, landmarks, quality.
+    Detect(DetectArgs),
+    /// Compare a probe photo (selfie) with a reference photo (ID).
+    Verify(VerifyArgs),
+    /// Evaluate on a labelled set: detection rate, EER, TAR at FAR, DET plot; --spoof for liveness.
+    Eval(EvalArgs),
+    /// Derive match-level thresholds from a labelled set and write the calibration file.
+    Calibrate(CalibrateArgs),
+}
+
+/// `facekiosk detect`.
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The image (JPEG, PNG, WebP, BMP).
+    pub image: PathBuf,
+    /// Write a copy of the image with the faces drawn on it (PNG).
+    #[arg(long, value_name = "OUT.png")]
+    pub annotate: Option<PathBuf>,
+    /// Include the 468 dense landmarks of the main face in the JSON output.
+    #[arg(long)]
+    pub landmarks: bool,
+}
+
+/// `facekiosk verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The reference photo (ID document portrait).
+    #[arg(long, value_name = "ID.jpg")]
+    pub reference: PathBuf,
+    /// The probe photo (selfie).
+    #[arg(long, value_name = "SELFIE.jpg")]
+    pub probe: PathBuf,
+    /// The match level (1–5) the comparison must reach.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub minimum_match_level: u8,
+}
+
+/// `facekiosk eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The directory of images.
+    #[arg(long, value_name = "DIR")]
+    pub set: PathBuf,
+    /// The labels: lines `file,identity` (or `file,live|attack` with --spoof); default DIR/labels.csv.
+    #[arg(long, value_name = "CSV")]
+    pub labels: Option<PathBuf>,
+    /// Evaluate the passive liveness model instead: APCER and BPCER (ISO/IEC 30107-3).
+    #[arg(long)]
+    pub spoof: bool,
+    /// Where to write the DET curve and score histograms (PNG).
+    #[arg(long, value_name = "OUT.png")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `facekiosk calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The directory of images.
+    #[arg(long, value_name = "DIR")]
+    pub set: PathBuf,
+    /// The labels (`file,identity`); default DIR/labels.csv.
+    #[arg(long, value_name = "CSV")]
+    pub labels: Option<PathBuf>,
+    /// The calibration file to write.
+    #[arg(long, value_name = "FILE", default_value = "calibration.json")]
+    pub out: Option<PathBuf>,
+    /// A name for the set, recorded in the file (default: the directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+}

@@ -1,0 +1,123 @@
+//! The kiosk's configuration file (TOML), overridden by command-line options.
+//!
+//! Looked for at `--config FILE` / `$FACEKIOSK_CONFIG`, else `~/.config/facekiosk/facekiosk.toml`
+//! when it exists; every key has a default, so no file is needed. docs/CONFIGURATION.md lists
+//! every key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use facekiosk_face::engine::FaceConfig;
+use facekiosk_face::runtime::RuntimeConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::args::Global;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskConfig {
+    /// ONNX Runtime: library, execution provider, threads.
+    pub runtime: RuntimeConfig,
+    /// The face engine: models, calibration, detector, quality thresholds.
+    pub face: FaceConfig,
+}
+
+/// Reads the configuration file (if any) and applies the command-line overrides.
+pub fn load(global: &Global) -> anyhow::Result<KioskConfig> {
+    let mut config = match config_path(global.config.as_deref()) {
+        Some(path) => read(&path)?,
+        None => KioskConfig::default(),
+    };
+    if let Some(lib) = &global.ort_library {
+        config.runtime.library = Some(lib.clone());
+    }
+    if let Some(p) = &global.provider {
+        config.runtime.provider = p.parse()?;
+    }
+    if global.allow_cpu_fallback {
+        config.runtime.allow_fallback = true;
+    }
+    if let Some(t) = global.threads {
+        config.runtime.intra_threads = t;
+    }
+    if let Some(dir) = &global.models {
+        config.face.models_dir = Some(dir.clone());
+    }
+    if let Some(cal) = &global.calibration {
+        config.face.calibration = Some(cal.clone());
+    }
+    Ok(config)
+}
+
+fn config_path(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    let p = base.join("facekiosk").join("facekiosk.toml");
+    p.is_file().then_some(p)
+}
+
+/// Reads and validates a configuration file.
+pub fn read(path: &Path) -> anyhow::Result<KioskConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    let mut config: KioskConfig = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("configuration file {}: {}", path.display(), e))?;
+    // Relative paths in the file are relative to the file, not to wherever the kiosk was started.
+    let base = path.parent().unwrap_or_else(|| Path::new("."));
+    let rebase = |p: &mut Option<PathBuf>| {
+        if let Some(v) = p
+            && v.is_relative()
+        {
+            *v = base.join(&*v);
+        }
+    };
+    rebase(&mut config.runtime.library);
+    rebase(&mut config.face.models_dir);
+    rebase(&mut config.face.calibration);
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.toml");
+        std::fs::write(&p, "").unwrap();
+        assert_eq!(read(&p).unwrap(), KioskConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.toml");
+        std::fs::write(&p, "[runtime]\nprovidr = \"cuda\"\n").unwrap();
+        let err = read(&p).unwrap_err().to_string();
+        assert!(err.contains("k.toml") && err.contains("providr"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.toml");
+        std::fs::write(
+            &p,
+            "[face]\nmodels_dir = \"models\"\n[runtime]\nprovider = \"auto\"\n",
+        )
+        .unwrap();
+        let c = read(&p).unwrap();
+        assert_eq!(c.face.models_dir, Some(dir.path().join("models")));
+        assert_eq!(
+            c.runtime.provider,
+            facekiosk_face::runtime::ProviderChoice::Auto
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Plots of `facekiosk eval`: the DET curve (false non-match rate against false match rate, both
+//! on log axes) with the calibrated match levels marked, and the score histograms.
+
+use std::path::Path;
+
+use anyhow::anyhow;
+use facekiosk_face::evaluate::{CurvePoint, Histogram};
+use facekiosk_face::matching::Calibration;
+use plotters::prelude::*;
+
+const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+fn register_font() -> anyhow::Result<()> {
+    use std::sync::OnceLock;
+    static DONE: OnceLock<bool> = OnceLock::new();
+    let ok = *DONE.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!("the plot font could not be loaded"))
+    }
+}
+
+/// Draws the DET curve and the two score histograms side by side into a PNG.
+pub fn det_and_histograms(
+    path: &Path,
+    title: &str,
+    det: &[CurvePoint],
+    genuine: &Histogram,
+    impostor: &Histogram,
+    calibration: &Calibration,
+) -> anyhow::Result<()> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (1400, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let root = root
+        .titled(title, ("sans-serif", 24))
+        .map_err(|e| anyhow!("{e}"))?;
+    let (left, right) = root.split_horizontally(700);
+    draw_det(&left, det, calibration).map_err(|e| anyhow!("{e}"))?;
+    draw_histograms(&right, genuine, impostor, calibration).map_err(|e| anyhow!("{e}"))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+fn draw_det(
+    area: &Area<'_>,
+    det: &[CurvePoint],
+    cal: &Calibration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // Rates of zero cannot sit on a log axis: clamp them to the smallest plotted value.
+    let floor = 1e-4;
+    let mut chart = ChartBuilder::on(area)
+        .caption("DET curve", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d((floor..1.0f64).log_scale(), (floor..1.0f64).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("false match rate")
+        .y_desc("false non-match rate")
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            det.iter().map(|p| (p.fmr.max(floor), p.fnmr.max(floor))),
+            BLUE.stroke_width(2),
+        ))?
+        .label("this set")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    for l in &cal.levels {
+        if l.max_fmr < floor {
+            continue;
+        }
+        let colour = if l.extrapolated {
+            RGBColor(200, 120, 0)
+        } else {
+            RGBColor(0, 140, 60)
+        };
+        chart.draw_series(LineSeries::new(
+            [(l.max_fmr, floor), (l.max_fmr, 1.0)],
+            colour.stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("level {}", l.level),
+            (l.max_fmr * 1.1, 0.5),
+            ("sans-serif", 13).into_font().color(&colour),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    Ok(())
+}
+
+fn draw_histograms(
+    area: &Area<'_>,
+    genuine: &Histogram,
+    impostor: &Histogram,
+    cal: &Calibration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let share = |h: &Histogram| -> Vec<f64> {
+        let total = h.counts.iter().sum::<usize>().max(1) as f64;
+        h.counts.iter().map(|&c| c as f64 / total).collect()
+    };
+    let (g, i) = (share(genuine), share(impostor));
+    let top = g.iter().chain(&i).copied().fold(0.0, f64::max).max(0.01) * 1.1;
+    let (min, max) = (f64::from(genuine.min), f64::from(genuine.max));
+    let width = (max - min) / g.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption("Similarity scores", ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(min..max, 0.0..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("cosine similarity")
+        .y_desc("share of pairs")
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    for (values, colour, label) in [(&i, RED, "impostor pairs"), (&g, BLUE, "genuine pairs")] {
+        chart
+            .draw_series(values.iter().enumerate().map(|(k, &v)| {
+                let x0 = min + k as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, v)], colour.mix(0.4).filled())
+            }))?
+            .label(label)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 15, y + 5)], colour.mix(0.4).filled())
+            });
+    }
+    for l in &cal.levels {
+        let t = f64::from(l.threshold);
+        chart.draw_series(LineSeries::new(
+            [(t, 0.0), (t, top)],
+            BLACK.mix(0.5).stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("L{}", l.level),
+            (t, top * (0.95 - 0.05 * f64::from(l.level.get()))),
+            ("sans-serif", 13),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    Ok(())
+}

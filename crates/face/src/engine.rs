@@ -1,0 +1,608 @@
+//! The face engine: every model loaded once, warmed up, and the per-frame pipeline
+//! detect → rank → landmarks → quality → (liveness) → align → embed.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::DecodeLimits;
+use crate::detect::{Detection, Detector, DetectorConfig, Keypoint, rank_faces};
+use crate::embed::{AlignmentPoints, Embedder, Embedding, aligned_crop};
+use crate::error::{FaceError, Result};
+use crate::landmarks::{FaceLandmarks, LandmarkModel};
+use crate::liveness::{LivenessSignals, PassiveModel, PassiveScore};
+use crate::manifest::{ModelOrigin, ModelStore, Role};
+use crate::matching::{Calibration, MatchLevel};
+use crate::model::Model;
+use crate::quality::{QualityConfig, QualityReport, assess, box_crop};
+use crate::runtime::{Runtime, RuntimeConfig, RuntimeInfo};
+
+/// Which detector to run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DetectorRange {
+    /// The short-range detector (faces within ~2 m, as at a kiosk) only.
+    Short,
+    /// The full-range detector only.
+    Full,
+    /// The short-range detector, and the full-range one when it finds nothing (the default).
+    #[default]
+    Auto,
+}
+
+/// Which points align a face for the embedder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlignmentSource {
+    /// The dense landmarks when a landmark model is loaded, else the detector's points (the
+    /// default: on the evaluation set the landmark points separated genuine from impostor pairs
+    /// better, and a kiosk computes the landmarks for liveness anyway).
+    #[default]
+    Auto,
+    /// The detector's eyes, nose tip and mouth centre.
+    Detector,
+    /// Eye centres, nose tip and mouth corners from the dense landmarks.
+    Landmarks,
+}
+
+/// How the engine finds, aligns and judges faces (the `[face]` section of the kiosk's
+/// configuration; ONNX Runtime has its own, [`RuntimeConfig`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaceConfig {
+    /// A models directory whose `manifest.toml` overrides roles of the embedded models.
+    pub models_dir: Option<PathBuf>,
+    /// A calibration file; the embedded one by default.
+    pub calibration: Option<PathBuf>,
+    /// Detector thresholds.
+    pub detector: DetectorConfig,
+    /// Which detector runs.
+    pub detector_range: DetectorRange,
+    /// How faces are aligned for embedding.
+    pub alignment: AlignmentSource,
+    /// Limits on decoded images.
+    pub decode: DecodeLimits,
+    /// Quality thresholds for live camera frames.
+    pub live_quality: QualityConfig,
+    /// Quality thresholds for still photos (ID photos, uploaded selfies).
+    pub photo_quality: QualityConfig,
+}
+
+impl Default for FaceConfig {
+    fn default() -> Self {
+        Self {
+            models_dir: None,
+            calibration: None,
+            detector: DetectorConfig::default(),
+            detector_range: DetectorRange::default(),
+            alignment: AlignmentSource::default(),
+            decode: DecodeLimits::default(),
+            live_quality: QualityConfig::live(),
+            photo_quality: QualityConfig::photo(),
+        }
+    }
+}
+
+/// Milliseconds spent per stage of one frame or photo.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageTimings {
+    /// Decoding the image (filled in by callers that decode).
+    pub decode_ms: f64,
+    /// Detection, including letterboxing and decoding the outputs.
+    pub detect_ms: f64,
+    /// Dense landmarks.
+    pub landmarks_ms: f64,
+    /// Alignment crop and quality measures.
+    pub quality_ms: f64,
+    /// Passive liveness model.
+    pub passive_ms: f64,
+    /// Embedding (alignment warp and model).
+    pub embed_ms: f64,
+}
+
+impl StageTimings {
+    /// The sum of the stages.
+    pub fn total_ms(&self) -> f64 {
+        self.decode_ms
+            + self.detect_ms
+            + self.landmarks_ms
+            + self.quality_ms
+            + self.passive_ms
+            + self.embed_ms
+    }
+}
+
+/// When to compute the embedding of the main face.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedWhen {
+    /// Never (guidance frames).
+    Never,
+    /// Only when the quality verdict is good.
+    IfGood,
+    /// Whenever a face is found.
+    Always,
+}
+
+/// What to compute for a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AnalyzeOptions {
+    /// Quality thresholds.
+    pub quality: QualityConfig,
+    /// Compute dense landmarks (eyes closed, precise pose, liveness signals).
+    pub landmarks: bool,
+    /// When to embed.
+    pub embed: EmbedWhen,
+    /// Run the passive liveness model, when one is installed.
+    pub passive: bool,
+}
+
+/// The engine's findings about the main face of a frame.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceAnalysis {
+    /// Its detection.
+    pub detection: Detection,
+    /// Its dense landmarks, when computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<FaceLandmarks>,
+    /// Liveness measures from the landmarks.
+    pub signals: Option<LivenessSignals>,
+    /// The passive liveness score, when a model is installed and it ran.
+    pub passive: Option<PassiveScore>,
+    /// The embedding, when computed (never serialised).
+    #[serde(skip)]
+    pub embedding: Option<Embedding>,
+}
+
+/// The engine's findings about one frame or photo.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameAnalysis {
+    /// Image width, px.
+    pub width: u32,
+    /// Image height, px.
+    pub height: u32,
+    /// Every face found, the main one first.
+    pub faces: Vec<Detection>,
+    /// The main face.
+    pub face: Option<FaceAnalysis>,
+    /// The quality verdict of the main face.
+    pub quality: QualityReport,
+    /// Time per stage.
+    pub timings: StageTimings,
+}
+
+/// The outcome of comparing two photos.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// Cosine similarity of the two faces, −1..1.
+    pub similarity: f32,
+    /// The highest match level reached.
+    pub level: Option<MatchLevel>,
+    /// The level required.
+    pub minimum_level: MatchLevel,
+    /// The similarity the required level needs.
+    pub threshold: f32,
+    /// True when the required level is reached.
+    pub matched: bool,
+    /// The passive liveness of the probe, when a model is installed.
+    pub probe_liveness: Option<PassiveScore>,
+}
+
+/// The face engine. Create once ([`FaceEngine::load`]); share across threads.
+pub struct FaceEngine {
+    runtime: Runtime,
+    detector: Detector,
+    detector_full: Option<Detector>,
+    landmarks: Option<LandmarkModel>,
+    embedder: Embedder,
+    passive: Option<PassiveModel>,
+    calibration: Calibration,
+    calibration_origin: PathBuf,
+    config: FaceConfig,
+    load_ms: f64,
+}
+
+impl std::fmt::Debug for FaceEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceEngine")
+            .field("runtime", &self.runtime)
+            .field("load_ms", &self.load_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A loaded model as reported by [`FaceEngine::models`].
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedModel {
+    /// Its role.
+    pub role: Role,
+    /// Its file name.
+    pub file: String,
+    /// Its interface.
+    pub interface: String,
+    /// Its sha256 (verified at load).
+    pub sha256: String,
+    /// Embedded or a file path.
+    pub origin: ModelOrigin,
+}
+
+impl FaceEngine {
+    /// Loads ONNX Runtime, every model of the manifest (checking each sha256), and the
+    /// calibration; then runs each model once so the first real frame is not slow.
+    pub fn load(runtime: &RuntimeConfig, config: &FaceConfig) -> Result<FaceEngine> {
+        let started = Instant::now();
+        let runtime = Runtime::load(runtime)?;
+        let store = match &config.models_dir {
+            Some(dir) => ModelStore::with_dir(dir)?,
+            None => ModelStore::embedded()?,
+        };
+        let load = |role: Role| -> Result<Option<Model>> {
+            store
+                .load(role)?
+                .map(|bytes| Model::load(&runtime, &bytes))
+                .transpose()
+        };
+        let required = |role: Role| -> Result<Model> {
+            load(role)?.ok_or_else(|| FaceError::Manifest {
+                path: store
+                    .dir()
+                    .map_or_else(|| PathBuf::from("<embedded>"), Path::to_path_buf),
+                reason: format!("no model for the required role `{role}`"),
+            })
+        };
+        let detector = Detector::new(required(Role::Detector)?)?;
+        let detector_full = load(Role::DetectorFullRange)?
+            .map(Detector::new)
+            .transpose()?;
+        let landmarks = load(Role::Landmarks)?.map(LandmarkModel::new).transpose()?;
+        let embedder = Embedder::new(required(Role::Embedder)?)?;
+        let passive = load(Role::PassiveLiveness)?
+            .map(PassiveModel::new)
+            .transpose()?;
+        let (calibration, calibration_origin) = load_calibration(config.calibration.as_deref())?;
+        calibration.check_embedder(&embedder.model().entry().sha256, &calibration_origin)?;
+        if config.detector_range == DetectorRange::Full && detector_full.is_none() {
+            return Err(FaceError::Config(
+                "detector_range = \"full\" needs a `detector_full_range` model in the manifest"
+                    .to_owned(),
+            ));
+        }
+        if config.alignment == AlignmentSource::Landmarks && landmarks.is_none() {
+            return Err(FaceError::Config(
+                "alignment = \"landmarks\" needs a `landmarks` model in the manifest".to_owned(),
+            ));
+        }
+        let mut engine = FaceEngine {
+            runtime,
+            detector,
+            detector_full,
+            landmarks,
+            embedder,
+            passive,
+            calibration,
+            calibration_origin,
+            config: config.clone(),
+            load_ms: 0.0,
+        };
+        engine.warm_up()?;
+        engine.load_ms = started.elapsed().as_secs_f64() * 1e3;
+        tracing::info!(
+            load_ms = engine.load_ms,
+            provider = %engine.runtime.provider(),
+            passive_liveness = engine.passive.is_some(),
+            "face engine ready"
+        );
+        Ok(engine)
+    }
+
+    /// Runs every model once on a synthetic frame (session initialisation, memory arenas).
+    fn warm_up(&self) -> Result<()> {
+        let img = RgbImage::from_fn(320, 240, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
+        self.detector.detect(&img, &self.config.detector)?;
+        if let Some(d) = &self.detector_full {
+            d.detect(&img, &self.config.detector)?;
+        }
+        let fake = synthetic_detection();
+        if let Some(l) = &self.landmarks {
+            l.landmarks(&img, &fake)?;
+        }
+        if let Some(p) = &self.passive {
+            p.score(&img, &fake)?;
+        }
+        if let Some(t) = AlignmentPoints::Four(four_points(&fake)).transform() {
+            self.embedder.embed(&img, &t)?;
+        }
+        Ok(())
+    }
+
+    /// Milliseconds spent in [`FaceEngine::load`] (models, calibration, warm-up).
+    pub fn load_ms(&self) -> f64 {
+        self.load_ms
+    }
+
+    /// ONNX Runtime's report.
+    pub fn runtime_info(&self) -> RuntimeInfo {
+        self.runtime.info()
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &FaceConfig {
+        &self.config
+    }
+
+    /// What to compute for a still photo to match (reference or probe).
+    pub fn photo_options(&self) -> AnalyzeOptions {
+        AnalyzeOptions {
+            quality: self.config.photo_quality,
+            landmarks: true,
+            embed: EmbedWhen::Always,
+            passive: true,
+        }
+    }
+
+    /// What to compute for a live camera frame: everything, embedding only for good frames.
+    pub fn live_options(&self) -> AnalyzeOptions {
+        AnalyzeOptions {
+            quality: self.config.live_quality,
+            landmarks: true,
+            embed: EmbedWhen::IfGood,
+            passive: true,
+        }
+    }
+
+    /// The calibration in use and where it came from.
+    pub fn calibration(&self) -> (&Calibration, &Path) {
+        (&self.calibration, &self.calibration_origin)
+    }
+
+    /// True when a passive liveness model is installed.
+    pub fn has_passive_liveness(&self) -> bool {
+        self.passive.is_some()
+    }
+
+    /// The passive liveness model's threshold (on the real−spoof logit), when one is installed.
+    pub fn passive_liveness_threshold(&self) -> Option<f32> {
+        self.passive.as_ref().map(PassiveModel::threshold)
+    }
+
+    /// True when a dense landmark model is loaded.
+    pub fn has_landmarks(&self) -> bool {
+        self.landmarks.is_some()
+    }
+
+    /// The models loaded.
+    pub fn models(&self) -> Vec<LoadedModel> {
+        let mut out = vec![self.detector.model()];
+        out.extend(self.detector_full.as_ref().map(Detector::model));
+        out.extend(self.landmarks.as_ref().map(LandmarkModel::model));
+        out.push(self.embedder.model());
+        out.extend(self.passive.as_ref().map(PassiveModel::model));
+        out.into_iter()
+            .map(|m| LoadedModel {
+                role: m.role(),
+                file: m.entry().file.clone(),
+                interface: m.entry().interface.name().to_owned(),
+                sha256: m.entry().sha256.clone(),
+                origin: m.origin().clone(),
+            })
+            .collect()
+    }
+
+    /// The faces in an image, the most likely subject first (large and central).
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        let cfg = &self.config.detector;
+        let mut faces = match (self.config.detector_range, &self.detector_full) {
+            (DetectorRange::Full, Some(full)) => full.detect(img, cfg)?,
+            (DetectorRange::Auto, Some(full)) => {
+                let near = self.detector.detect(img, cfg)?;
+                if near.is_empty() {
+                    full.detect(img, cfg)?
+                } else {
+                    near
+                }
+            }
+            _ => self.detector.detect(img, cfg)?,
+        };
+        rank_faces(&mut faces, img.width(), img.height());
+        Ok(faces)
+    }
+
+    /// Analyses a frame or photo: faces, the main face's landmarks, quality, liveness signals,
+    /// passive score and embedding, as `options` ask.
+    pub fn analyze(&self, img: &RgbImage, options: &AnalyzeOptions) -> Result<FrameAnalysis> {
+        let mut timings = StageTimings::default();
+        let t = Instant::now();
+        let faces = self.detect(img)?;
+        timings.detect_ms = ms_since(t);
+        let Some(main) = faces.first().copied() else {
+            return Ok(FrameAnalysis {
+                width: img.width(),
+                height: img.height(),
+                faces,
+                face: None,
+                quality: QualityReport::no_face(),
+                timings,
+            });
+        };
+        let t = Instant::now();
+        let needs_for_alignment = options.embed != EmbedWhen::Never && self.aligns_by_landmarks();
+        let landmarks = match &self.landmarks {
+            Some(model) if options.landmarks || needs_for_alignment => {
+                Some(model.landmarks(img, &main)?)
+            }
+            _ => None,
+        };
+        timings.landmarks_ms = ms_since(t);
+
+        let t = Instant::now();
+        let alignment = self.alignment_transform(&main, landmarks.as_ref());
+        let crop = match &alignment {
+            Some(a) => aligned_crop(img, a),
+            None => box_crop(img, &main),
+        };
+        let quality = assess(img, &faces, landmarks.as_ref(), &crop, &options.quality);
+        timings.quality_ms = ms_since(t);
+
+        let t = Instant::now();
+        let passive = match (&self.passive, options.passive) {
+            (Some(model), true) => Some(model.score(img, &main)?),
+            _ => None,
+        };
+        timings.passive_ms = ms_since(t);
+
+        let t = Instant::now();
+        let wanted = match options.embed {
+            EmbedWhen::Never => false,
+            EmbedWhen::IfGood => quality.is_good(),
+            EmbedWhen::Always => true,
+        };
+        let embedding = match (&alignment, wanted) {
+            (Some(a), true) => Some(self.embedder.embed(img, a)?),
+            _ => None,
+        };
+        timings.embed_ms = ms_since(t);
+
+        Ok(FrameAnalysis {
+            width: img.width(),
+            height: img.height(),
+            face: Some(FaceAnalysis {
+                detection: main,
+                signals: landmarks.as_ref().map(LivenessSignals::from_landmarks),
+                landmarks,
+                passive,
+                embedding,
+            }),
+            faces,
+            quality,
+            timings,
+        })
+    }
+
+    /// True when faces are aligned by their dense landmarks (which must then be computed).
+    pub fn aligns_by_landmarks(&self) -> bool {
+        match self.config.alignment {
+            AlignmentSource::Auto => self.landmarks.is_some(),
+            AlignmentSource::Detector => false,
+            AlignmentSource::Landmarks => true,
+        }
+    }
+
+    fn alignment_transform(
+        &self,
+        face: &Detection,
+        landmarks: Option<&FaceLandmarks>,
+    ) -> Option<crate::geometry::Affine> {
+        match landmarks {
+            Some(l) if self.aligns_by_landmarks() => {
+                AlignmentPoints::Five(l.alignment_points()).transform()
+            }
+            _ => AlignmentPoints::Four(four_points(face)).transform(),
+        }
+    }
+
+    /// Compares two embeddings at a minimum match level.
+    pub fn compare(
+        &self,
+        reference: &Embedding,
+        probe: &Embedding,
+        minimum: MatchLevel,
+    ) -> Verification {
+        let similarity = reference.similarity(probe);
+        let level = self.calibration.level_of(similarity);
+        Verification {
+            similarity,
+            level,
+            minimum_level: minimum,
+            threshold: self.calibration.threshold(minimum),
+            matched: level.is_some_and(|l| l >= minimum),
+            probe_liveness: None,
+        }
+    }
+
+    /// Verifies a probe photo against a reference photo. Both are analysed as photos; each must
+    /// hold a face ([`FaceError::NoFace`] otherwise, naming which photo).
+    pub fn verify(
+        &self,
+        reference: &FrameAnalysis,
+        probe: &FrameAnalysis,
+        minimum: MatchLevel,
+    ) -> Result<Verification> {
+        let emb = |a: &FrameAnalysis, which: &str| -> Result<Embedding> {
+            a.face
+                .as_ref()
+                .and_then(|f| f.embedding.clone())
+                .ok_or_else(|| no_face_error(which))
+        };
+        let r = emb(reference, "reference")?;
+        let p = emb(probe, "probe")?;
+        let mut v = self.compare(&r, &p, minimum);
+        v.probe_liveness = probe.face.as_ref().and_then(|f| f.passive);
+        Ok(v)
+    }
+}
+
+fn no_face_error(which: &str) -> FaceError {
+    FaceError::NoFace(which.to_owned())
+}
+
+fn load_calibration(path: Option<&Path>) -> Result<(Calibration, PathBuf)> {
+    match path {
+        Some(p) => Ok((Calibration::read(p)?, p.to_path_buf())),
+        None => {
+            #[cfg(feature = "embedded-models")]
+            {
+                Ok((
+                    Calibration::embedded()?,
+                    PathBuf::from("<embedded>/calibration.json"),
+                ))
+            }
+            #[cfg(not(feature = "embedded-models"))]
+            Err(FaceError::Config(
+                "no calibration file given and none is embedded in this build".to_owned(),
+            ))
+        }
+    }
+}
+
+/// The detector's alignment points: eyes, nose tip, mouth.
+pub fn four_points(face: &Detection) -> [crate::geometry::Point; 4] {
+    [
+        face.keypoint(Keypoint::RightEye),
+        face.keypoint(Keypoint::LeftEye),
+        face.keypoint(Keypoint::NoseTip),
+        face.keypoint(Keypoint::Mouth),
+    ]
+}
+
+fn synthetic_detection() -> Detection {
+    use crate::geometry::{BoundingBox, Point};
+    Detection {
+        bbox: BoundingBox {
+            x: 110.0,
+            y: 70.0,
+            width: 100.0,
+            height: 100.0,
+        },
+        score: 1.0,
+        keypoints: [
+            Point::new(140.0, 105.0),
+            Point::new(180.0, 105.0),
+            Point::new(160.0, 125.0),
+            Point::new(160.0, 150.0),
+            Point::new(115.0, 115.0),
+            Point::new(205.0, 115.0),
+        ],
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
