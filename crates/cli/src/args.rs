@@ -69,6 +69,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Derive match-level thresholds from a labelled set and write the calibration file.
     Calibrate(CalibrateArgs),
+    /// Measure the speed of every stage, on one thread and on all cores.
+    Bench(BenchArgs),
+    /// List, verify or install models (e.g. the optional passive-liveness model).
+    Models(ModelsArgs),
 }
 
 /// `facekiosk detect`.
@@ -130,4 +134,51 @@ pub struct CalibrateArgs {
     /// A name for the set, recorded in the file (default: the directory's name).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// `facekiosk bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Timed runs per stage.
+    #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub iterations: usize,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: usize,
+    /// Thread counts to measure (0 = all cores); default 1 and 0.
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Vec<usize>,
+    /// Two photos for the decode and verify stages (default: the built-in test photo, and the
+    /// same face as a 1024x1024 JPEG).
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub photos: Vec<PathBuf>,
+    /// Also run the same models from Python (onnxruntime + numpy) and report the ratio.
+    #[arg(long)]
+    pub compare_python: bool,
+    /// The Python benchmark to run with --compare-python.
+    #[arg(long, default_value = "scripts/bench-python", value_name = "SCRIPT")]
+    pub python: PathBuf,
+}
+
+/// `facekiosk models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// `facekiosk models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Show which model plays each role and where it comes from.
+    List,
+    /// Check every model's sha256 against its manifest (exit 2 on a mismatch).
+    Verify,
+    /// Install the models of DIR (a model file and a manifest.toml naming its role, interface
+    /// and sha256) into the models directory (--models, or ~/.local/share/facekiosk/models).
+    Install {
+        /// The directory holding the model and its manifest.toml.
+        dir: PathBuf,
+    },
 }

@@ -104,6 +104,14 @@ mod tests {
         assert!(err.contains("k.toml") && err.contains("providr"), "{err}");
     }
 
+    /// docs/facekiosk.example.toml lists every key with its default: it must parse, and give
+    /// exactly the defaults, or the documentation is wrong.
+    #[test]
+    fn the_documented_example_is_the_defaults() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/facekiosk.example.toml");
+        assert_eq!(read(&p).unwrap(), KioskConfig::default());
+    }
+
     #[test]
     fn relative_paths_are_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();

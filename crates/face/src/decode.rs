@@ -55,6 +55,13 @@ fn decode_image(bytes: &[u8], limits: DecodeLimits) -> std::result::Result<RgbIm
     ) {
         return Err(ImageError::UnsupportedFormat(format!("{format:?}")));
     }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills missing data with grey instead of failing: a truncated upload
+        // would otherwise be judged as a (partly grey) photo.
+        return Err(ImageError::Corrupt(
+            "the JPEG data stops before its end marker (the file is truncated)".into(),
+        ));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let max_pixels = u64::from(limits.max_megapixels) * 1_000_000;
     let mut codec_limits = image::Limits::default();
@@ -89,6 +96,33 @@ fn decode_image(bytes: &[u8], limits: DecodeLimits) -> std::result::Result<RgbIm
         DynamicImage::ImageRgb8(rgb) => rgb,
         other => other.to_rgb8(),
     })
+}
+
+/// True when a JPEG has an end-of-image marker after its first scan. The header segments are
+/// walked by their lengths (so bytes inside EXIF data or a thumbnail are never mistaken for
+/// markers); inside entropy-coded data every 0xFF is followed by 0x00 or a restart marker, so
+/// 0xFF 0xD9 after the first start-of-scan is the real end.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if marker == 0xDA {
+            let scan = i + 2 + len;
+            return bytes
+                .get(scan..)
+                .is_some_and(|rest| rest.windows(2).any(|w| w == [0xFF, 0xD9]));
+        }
+        i += 2 + len;
+    }
+    false
 }
 
 fn header_error(e: image::ImageError) -> ImageError {
@@ -167,6 +201,16 @@ mod tests {
             let rgb =
                 decode_image(&encode(&img, ImageFormat::Png), DecodeLimits::default()).unwrap();
             assert_eq!(rgb.dimensions(), (40, 40));
+        }
+    }
+
+    #[test]
+    fn a_jpeg_cut_anywhere_is_incomplete() {
+        let img = DynamicImage::ImageRgb8(gradient(64, 48));
+        let full = encode(&img, ImageFormat::Jpeg);
+        assert!(jpeg_is_complete(&full));
+        for cut in (0..full.len() - 1).step_by(7) {
+            assert!(!jpeg_is_complete(&full[..cut]), "cut at {cut}");
         }
     }
 

@@ -6,7 +6,7 @@ use crate::error::{FaceError, Result};
 use crate::geometry::{Affine, Point, umeyama};
 use crate::manifest::Interface;
 use crate::model::Model;
-use crate::resample::{Border, warp_affine_image, warp_affine_tensor};
+use crate::resample::{Border, warp_affine_image};
 
 /// Side of the aligned face crop, px.
 pub const ALIGNED_SIDE: u32 = 112;
@@ -128,18 +128,27 @@ impl Embedder {
 
     /// The embedding of a face aligned by `to_template`.
     pub fn embed(&self, img: &RgbImage, to_template: &Affine) -> Result<Embedding> {
-        let side = ALIGNED_SIDE;
-        let input = warp_affine_tensor(
-            img,
-            to_template,
-            side,
-            side,
-            Border::Zero,
-            1.0 / 128.0,
-            -127.5 / 128.0,
-        );
-        let s = i64::from(side);
-        let outputs = self.model.run(&[1, s, s, 3], &input)?;
+        self.embed_input(&Self::input(img, to_template))
+    }
+
+    /// The model input for a face: the aligned 112-px crop, `(v − 127.5) / 128`, NHWC.
+    pub fn input(img: &RgbImage, to_template: &Affine) -> Vec<f32> {
+        Self::input_from_crop(&aligned_crop(img, to_template))
+    }
+
+    /// The model input from an aligned crop made by [`aligned_crop`] (the engine makes the crop
+    /// once, for the quality measures and the embedding).
+    pub fn input_from_crop(crop: &RgbImage) -> Vec<f32> {
+        crop.as_raw()
+            .iter()
+            .map(|&v| (f32::from(v) - 127.5) / 128.0)
+            .collect()
+    }
+
+    /// The embedding of an input made by [`Embedder::input`].
+    pub fn embed_input(&self, input: &[f32]) -> Result<Embedding> {
+        let s = i64::from(ALIGNED_SIDE);
+        let outputs = self.model.run(&[1, s, s, 3], input)?;
         let raw = outputs
             .into_iter()
             .next()

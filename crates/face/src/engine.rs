@@ -301,26 +301,40 @@ impl FaceEngine {
         Ok(engine)
     }
 
-    /// Runs every model once on a synthetic frame (session initialisation, memory arenas).
+    /// Runs every session of every model once on zeros (session initialisation, memory arenas),
+    /// so the first real frame is not slow.
     fn warm_up(&self) -> Result<()> {
-        let img = RgbImage::from_fn(320, 240, |x, y| {
-            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
-        });
-        self.detector.detect(&img, &self.config.detector)?;
-        if let Some(d) = &self.detector_full {
-            d.detect(&img, &self.config.detector)?;
-        }
-        let fake = synthetic_detection();
-        if let Some(l) = &self.landmarks {
-            l.landmarks(&img, &fake)?;
-        }
-        if let Some(p) = &self.passive {
-            p.score(&img, &fake)?;
-        }
-        if let Some(t) = AlignmentPoints::Four(four_points(&fake)).transform() {
-            self.embedder.embed(&img, &t)?;
+        let mut models = vec![self.detector.model(), self.embedder.model()];
+        models.extend(self.detector_full.as_ref().map(Detector::model));
+        models.extend(self.landmarks.as_ref().map(LandmarkModel::model));
+        models.extend(self.passive.as_ref().map(PassiveModel::model));
+        for m in models {
+            let shape: Vec<i64> = m.input_shape().iter().map(|&d| d.max(1)).collect();
+            let len = shape.iter().product::<i64>().max(0) as usize;
+            m.warm_up(&shape, &vec![0.0; len])?;
         }
         Ok(())
+    }
+
+    /// Analyses two images at once, each on its own thread (the two photos of a verification):
+    /// with a session pool of two, every model serves both.
+    pub fn analyze_pair(
+        &self,
+        a: &RgbImage,
+        b: &RgbImage,
+        options: &AnalyzeOptions,
+    ) -> (Result<FrameAnalysis>, Result<FrameAnalysis>) {
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| self.analyze(b, options));
+            let first = self.analyze(a, options);
+            let second = second.join().unwrap_or_else(|_| {
+                Err(FaceError::Inference {
+                    role: "engine".to_owned(),
+                    reason: "the analysis thread stopped unexpectedly".to_owned(),
+                })
+            });
+            (first, second)
+        })
     }
 
     /// Milliseconds spent in [`FaceEngine::load`] (models, calibration, warm-up).
@@ -361,6 +375,30 @@ impl FaceEngine {
     /// The calibration in use and where it came from.
     pub fn calibration(&self) -> (&Calibration, &Path) {
         (&self.calibration, &self.calibration_origin)
+    }
+
+    /// The near-range detector (for benchmarks and tools that time single stages).
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// The dense landmark model, when loaded.
+    pub fn landmark_model(&self) -> Option<&LandmarkModel> {
+        self.landmarks.as_ref()
+    }
+
+    /// The embedder.
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
+    }
+
+    /// The alignment transform the engine uses for a face (see [`AlignmentSource`]).
+    pub fn alignment(
+        &self,
+        face: &Detection,
+        landmarks: Option<&FaceLandmarks>,
+    ) -> Option<crate::geometry::Affine> {
+        self.alignment_transform(face, landmarks)
     }
 
     /// True when a passive liveness model is installed.
@@ -465,7 +503,10 @@ impl FaceEngine {
             EmbedWhen::Always => true,
         };
         let embedding = match (&alignment, wanted) {
-            (Some(a), true) => Some(self.embedder.embed(img, a)?),
+            (Some(_), true) => Some(
+                self.embedder
+                    .embed_input(&Embedder::input_from_crop(&crop))?,
+            ),
             _ => None,
         };
         timings.embed_ms = ms_since(t);
@@ -580,27 +621,6 @@ pub fn four_points(face: &Detection) -> [crate::geometry::Point; 4] {
         face.keypoint(Keypoint::NoseTip),
         face.keypoint(Keypoint::Mouth),
     ]
-}
-
-fn synthetic_detection() -> Detection {
-    use crate::geometry::{BoundingBox, Point};
-    Detection {
-        bbox: BoundingBox {
-            x: 110.0,
-            y: 70.0,
-            width: 100.0,
-            height: 100.0,
-        },
-        score: 1.0,
-        keypoints: [
-            Point::new(140.0, 105.0),
-            Point::new(180.0, 105.0),
-            Point::new(160.0, 125.0),
-            Point::new(160.0, 150.0),
-            Point::new(115.0, 115.0),
-            Point::new(205.0, 115.0),
-        ],
-    }
 }
 
 fn ms_since(t: Instant) -> f64 {

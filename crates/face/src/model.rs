@@ -1,6 +1,7 @@
-//! One loaded model: an ONNX Runtime session created once, checked against its interface.
+//! One loaded model: its ONNX Runtime sessions, created once, checked against its interface.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ort::session::Session;
 use ort::value::TensorRef;
@@ -20,15 +21,18 @@ pub struct Output {
     pub data: Vec<f32>,
 }
 
-/// A model ready to run. `Session::run` needs exclusive access, hence the mutex: callers on
-/// several threads take turns per model, and different models run in parallel.
+/// A model ready to run. `Session::run` needs exclusive access, so a model holds a small pool
+/// of sessions ([`crate::runtime::RuntimeConfig::sessions_per_model`]): callers on several
+/// threads (the two photos of a verification, consecutive camera frames) run at once, and wait
+/// only when every session is busy.
 pub struct Model {
     role: Role,
     entry: ModelEntry,
     origin: ModelOrigin,
     input_name: String,
     input_shape: Vec<i64>,
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
 }
 
 impl std::fmt::Debug for Model {
@@ -42,24 +46,31 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Creates the session for verified model bytes.
+    /// Creates the sessions for verified model bytes.
     pub fn load(runtime: &Runtime, model: &ModelBytes) -> Result<Model> {
         let path = match &model.origin {
             ModelOrigin::File(p) => p.clone(),
             ModelOrigin::Embedded => model.entry.file.clone().into(),
         };
-        let session = runtime
-            .session(&model.bytes)
-            .map_err(|reason| FaceError::Model {
-                role: model.role.key().to_owned(),
-                path: path.clone(),
-                reason: format!("ONNX Runtime cannot load it: {reason}"),
-            })?;
-        let input = session.inputs().first().ok_or_else(|| FaceError::Model {
+        let bad = |reason: String| FaceError::Model {
             role: model.role.key().to_owned(),
             path: path.clone(),
-            reason: "the model has no input".to_owned(),
-        })?;
+            reason,
+        };
+        let mut sessions = Vec::new();
+        for _ in 0..runtime.sessions_per_model() {
+            let session = runtime
+                .session(&model.bytes)
+                .map_err(|reason| bad(format!("ONNX Runtime cannot load it: {reason}")))?;
+            sessions.push(session);
+        }
+        let first = sessions
+            .first()
+            .ok_or_else(|| bad("no session".to_owned()))?;
+        let input = first
+            .inputs()
+            .first()
+            .ok_or_else(|| bad("the model has no input".to_owned()))?;
         let input_name = input.name().to_owned();
         let input_shape: Vec<i64> = input
             .dtype()
@@ -72,8 +83,25 @@ impl Model {
             origin: model.origin.clone(),
             input_name,
             input_shape,
-            session: Mutex::new(session),
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
         })
+    }
+
+    /// Runs every session of the pool once (the first run of a session is slow).
+    pub fn warm_up(&self, shape: &[i64], data: &[f32]) -> Result<()> {
+        for session in &self.sessions {
+            let mut guard = session.lock().map_err(|_| self.poisoned())?;
+            self.run_on(&mut guard, shape, data)?;
+        }
+        Ok(())
+    }
+
+    fn poisoned(&self) -> FaceError {
+        FaceError::Inference {
+            role: self.role.key().to_owned(),
+            reason: "a previous run panicked".to_owned(),
+        }
     }
 
     /// The role this model plays.
@@ -122,8 +150,21 @@ impl Model {
         }
     }
 
-    /// Runs the model on one float tensor and returns every output.
+    /// Runs the model on one float tensor and returns every output. Takes a free session of
+    /// the pool, or waits for one.
     pub fn run(&self, shape: &[i64], data: &[f32]) -> Result<Vec<Output>> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
+        for k in 0..n {
+            if let Ok(mut guard) = self.sessions[(start + k) % n].try_lock() {
+                return self.run_on(&mut guard, shape, data);
+            }
+        }
+        let mut guard = self.sessions[start].lock().map_err(|_| self.poisoned())?;
+        self.run_on(&mut guard, shape, data)
+    }
+
+    fn run_on(&self, session: &mut Session, shape: &[i64], data: &[f32]) -> Result<Vec<Output>> {
         let err = |reason: String| FaceError::Inference {
             role: self.role.key().to_owned(),
             reason,
@@ -133,10 +174,6 @@ impl Model {
             .map(|&d| usize::try_from(d).unwrap_or(0))
             .collect();
         let tensor = TensorRef::from_array_view((dims, data)).map_err(|e| err(e.to_string()))?;
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| err("a previous run panicked".to_owned()))?;
         let outputs = session
             .run(ort::inputs![self.input_name.as_str() => tensor])
             .map_err(|e| err(e.to_string()))?;

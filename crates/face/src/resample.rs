@@ -109,10 +109,19 @@ pub struct Letterboxed {
 pub fn letterbox(img: &RgbImage, side: u32, alpha: f32, beta: f32) -> Letterboxed {
     let (w, h) = img.dimensions();
     let padded = f64::from(w.max(h));
-    let xt = axis_taps(w, padded, side);
-    let yt = axis_taps(h, padded, side);
+    // A large shrink starts with integer block sums, then resamples the small remainder.
+    let f = block_factor(padded / f64::from(side));
+    let shrunk;
+    let (src, padded_src) = if f >= 2 {
+        shrunk = box_shrink(img, f);
+        (&shrunk, padded / f64::from(f))
+    } else {
+        (img, padded)
+    };
+    let xt = axis_taps(src.width(), padded_src, side);
+    let yt = axis_taps(src.height(), padded_src, side);
     let mut data = vec![0.0f32; side as usize * side as usize * 3];
-    resample(img, &xt, &yt, |i, v| {
+    resample(src, &xt, &yt, |i, v| {
         data[i * 3] = v[0] * alpha + beta;
         data[i * 3 + 1] = v[1] * alpha + beta;
         data[i * 3 + 2] = v[2] * alpha + beta;
@@ -123,16 +132,78 @@ pub fn letterbox(img: &RgbImage, side: u32, alpha: f32, beta: f32) -> Letterboxe
     }
 }
 
+/// The integer block size for a shrink by `scale` (1 when it is less than 2).
+fn block_factor(scale: f64) -> u32 {
+    if scale >= 2.0 {
+        scale.floor().min(f64::from(u32::MAX)) as u32
+    } else {
+        1
+    }
+}
+
+/// Averages `f`×`f` blocks with integer sums (the right and bottom remainders, under `f`
+/// pixels, are dropped): the cheap first step of a large shrink.
+fn box_shrink(img: &RgbImage, f: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (ow, oh) = ((w / f).max(1), (h / f).max(1));
+    let f_us = f as usize;
+    let used = (ow as usize * f_us).min(w as usize) * 3;
+    let stride = w as usize * 3;
+    let raw = img.as_raw();
+    let mut out = RgbImage::new(ow, oh);
+    let buf: &mut [u8] = &mut out;
+    let rows_per_block = f_us.min(h as usize);
+    let area = (rows_per_block * (used / 3 / ow as usize)) as u32;
+    let mut columns = vec![0u32; used];
+    for oy in 0..oh as usize {
+        columns.fill(0);
+        for dy in 0..rows_per_block {
+            let y = (oy * f_us + dy).min(h as usize - 1);
+            let row = &raw[y * stride..y * stride + used];
+            for (c, &v) in columns.iter_mut().zip(row) {
+                *c += u32::from(v);
+            }
+        }
+        let per_block = used / ow as usize;
+        for ox in 0..ow as usize {
+            let block = &columns[ox * per_block..(ox + 1) * per_block];
+            let mut sum = [0u32; 3];
+            for px in block.chunks_exact(3) {
+                sum[0] += px[0];
+                sum[1] += px[1];
+                sum[2] += px[2];
+            }
+            let o = (oy * ow as usize + ox) * 3;
+            for ch in 0..3 {
+                buf[o + ch] = ((sum[ch] + area / 2) / area.max(1)).min(255) as u8;
+            }
+        }
+    }
+    out
+}
+
 /// Resizes `img` to `w`×`h` (area average when shrinking, bilinear when enlarging).
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
-    let (sw, sh) = img.dimensions();
-    let xt = axis_taps(sw, f64::from(sw), w.max(1));
-    let yt = axis_taps(sh, f64::from(sh), h.max(1));
-    let mut out = RgbImage::new(w.max(1), h.max(1));
+    let (w, h) = (w.max(1), h.max(1));
+    let f = block_factor(
+        (f64::from(img.width()) / f64::from(w)).min(f64::from(img.height()) / f64::from(h)),
+    );
+    let shrunk;
+    let src = if f >= 2 {
+        shrunk = box_shrink(img, f);
+        &shrunk
+    } else {
+        img
+    };
+    let (sw, sh) = src.dimensions();
+    let xt = axis_taps(sw, f64::from(sw), w);
+    let yt = axis_taps(sh, f64::from(sh), h);
+    let mut out = RgbImage::new(w, h);
     let buf: &mut [u8] = &mut out;
-    resample(img, &xt, &yt, |i, v| {
+    resample(src, &xt, &yt, |i, v| {
         for c in 0..3 {
-            buf[i * 3 + c] = v[c].round().clamp(0.0, 255.0) as u8;
+            // `+ 0.5` and a saturating cast: `f32::round` is a libm call on baseline x86-64.
+            buf[i * 3 + c] = (v[c].clamp(0.0, 255.0) + 0.5) as u8;
         }
     });
     out
@@ -150,8 +221,9 @@ pub enum Border {
 /// Warps `img` by `to_dst` (source → output pixel coordinates) into an `out_w`×`out_h` grid with
 /// bilinear sampling, calling `out(index, rgb)` per output pixel (row-major, values 0..255).
 ///
-/// When the warp shrinks by 2× or more, the source is first area-averaged by an integer factor,
-/// so large faces in large photos do not alias.
+/// When the warp shrinks by 2× or more, the part of the source the output reads is first
+/// area-averaged by an integer factor, so large faces in large photos do not alias (and a 4000-px
+/// photo is not shrunk whole to cut out one face).
 pub fn warp_affine_with(
     img: &RgbImage,
     to_dst: &Affine,
@@ -160,78 +232,161 @@ pub fn warp_affine_with(
     border: Border,
     mut out: impl FnMut(usize, [f32; 3]),
 ) {
-    let Some(mut inv) = to_dst.inverse() else {
-        for i in 0..(out_w as usize * out_h as usize) {
-            out(i, [0.0; 3]);
-        }
-        return;
+    let raw = warp_affine_raw(img, to_dst, out_w, out_h, border);
+    for (i, px) in raw.chunks_exact(3).enumerate() {
+        out(i, [px[0], px[1], px[2]]);
+    }
+}
+
+/// The warp of [`warp_affine_with`] as `out_w × out_h × 3` values in 0..255 (NHWC).
+pub fn warp_affine_raw(
+    img: &RgbImage,
+    to_dst: &Affine,
+    out_w: u32,
+    out_h: u32,
+    border: Border,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; out_w as usize * out_h as usize * 3];
+    let Some(inv) = to_dst.inverse() else {
+        return out;
     };
     let factor = (1.0 / to_dst.scale()).floor();
-    let shrunk;
-    let src = if factor >= 2.0
-        && img.width() as f64 / factor >= 2.0
-        && img.height() as f64 / factor >= 2.0
+    if factor >= 2.0
+        && let Some((x0, y0, rw, rh)) =
+            source_region(&inv, out_w, out_h, img.width(), img.height(), border)
     {
         let f = factor as u32;
-        shrunk = resize(img, img.width() / f, img.height() / f);
-        // Output → shrunk-source coordinates: scale the source coordinates by the actual ratio.
-        let sx = f64::from(shrunk.width()) / f64::from(img.width());
-        let sy = f64::from(shrunk.height()) / f64::from(img.height());
-        let to_shrunk = Affine {
-            m: [[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]],
-        };
-        inv = to_shrunk.after(&inv);
-        &shrunk
-    } else {
-        img
-    };
-    let (w, h) = (src.width() as i64, src.height() as i64);
-    let raw = src.as_raw();
-    let fetch = |x: i64, y: i64| -> Option<[f32; 3]> {
-        let (x, y) = match border {
-            Border::Zero => {
-                if x < 0 || y < 0 || x >= w || y >= h {
-                    return None;
-                }
-                (x, y)
-            }
-            Border::Reflect101 => (reflect101(x, w), reflect101(y, h)),
-        };
-        let p = ((y * w + x) * 3) as usize;
-        Some([
-            f32::from(raw[p]),
-            f32::from(raw[p + 1]),
-            f32::from(raw[p + 2]),
-        ])
-    };
-    let [[a, b, c], [d, e, f]] = inv.m;
-    for oy in 0..out_h {
-        for ox in 0..out_w {
-            let (fx, fy) = (f64::from(ox), f64::from(oy));
-            let sx = a * fx + b * fy + c;
-            let sy = d * fx + e * fy + f;
-            let (x0, y0) = (sx.floor(), sy.floor());
-            let (wx, wy) = ((sx - x0) as f32, (sy - y0) as f32);
-            let (x0, y0) = (x0 as i64, y0 as i64);
-            let mut acc = [0.0f32; 3];
-            for (dx, dy, wt) in [
-                (0, 0, (1.0 - wx) * (1.0 - wy)),
-                (1, 0, wx * (1.0 - wy)),
-                (0, 1, (1.0 - wx) * wy),
-                (1, 1, wx * wy),
-            ] {
-                if wt == 0.0 {
-                    continue;
-                }
-                if let Some(px) = fetch(x0 + dx, y0 + dy) {
-                    acc[0] += px[0] * wt;
-                    acc[1] += px[1] * wt;
-                    acc[2] += px[2] * wt;
-                }
-            }
-            out((oy * out_w + ox) as usize, acc);
+        if rw / f >= 2 && rh / f >= 2 {
+            let part = image::imageops::crop_imm(img, x0, y0, rw, rh).to_image();
+            let shrunk = resize(&part, rw / f, rh / f);
+            let sx = f64::from(shrunk.width()) / f64::from(rw);
+            let sy = f64::from(shrunk.height()) / f64::from(rh);
+            // Image → shrunk-part coordinates (pixel centres map to pixel centres).
+            let to_shrunk = Affine {
+                m: [
+                    [sx, 0.0, (0.5 - f64::from(x0)) * sx - 0.5],
+                    [0.0, sy, (0.5 - f64::from(y0)) * sy - 0.5],
+                ],
+            };
+            sample_bilinear(&shrunk, &to_shrunk.after(&inv), out_w, border, &mut out);
+            return out;
         }
     }
+    sample_bilinear(img, &inv, out_w, border, &mut out);
+    out
+}
+
+/// The part of the source (x, y, width, height) that an output grid reads through `inv`
+/// (output → source), with a margin for the filter, and for mirrored borders the part the
+/// mirror reads too. `None` when it lies outside the image.
+fn source_region(
+    inv: &Affine,
+    out_w: u32,
+    out_h: u32,
+    w: u32,
+    h: u32,
+    border: Border,
+) -> Option<(u32, u32, u32, u32)> {
+    let corners = [
+        (0.0, 0.0),
+        (f64::from(out_w), 0.0),
+        (0.0, f64::from(out_h)),
+        (f64::from(out_w), f64::from(out_h)),
+    ];
+    let [[a, b, c], [d, e, f]] = inv.m;
+    let xs = corners.map(|(x, y)| a * x + b * y + c);
+    let ys = corners.map(|(x, y)| d * x + e * y + f);
+    let span = |v: [f64; 4], n: u32| -> Option<(u32, u32)> {
+        let margin = 4.0 + (inv.scale()).ceil();
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min) - margin;
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max) + margin;
+        let last = f64::from(n) - 1.0;
+        let (mut a, mut b) = (lo.max(0.0), hi.min(last));
+        if border == Border::Reflect101 {
+            // Samples beyond an edge are mirrored back inside: include where they land.
+            if lo < 0.0 {
+                a = 0.0;
+                b = b.max((-lo).min(last));
+            }
+            if hi > last {
+                b = last;
+                a = a.min((2.0 * last - hi).max(0.0));
+            }
+        }
+        if !(a.is_finite() && b.is_finite()) || b < a {
+            return None;
+        }
+        Some((a.floor() as u32, (b.ceil() as u32).min(n - 1)))
+    };
+    let (x0, x1) = span(xs, w)?;
+    let (y0, y1) = span(ys, h)?;
+    Some((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+}
+
+/// Bilinear sampling of `src` at `inv` (output → source) for every pixel of `out` (rows of
+/// `out_w` RGB values).
+fn sample_bilinear(src: &RgbImage, inv: &Affine, out_w: u32, border: Border, out: &mut [f32]) {
+    let (w, h) = (src.width() as i64, src.height() as i64);
+    let raw = src.as_raw();
+    let stride = w as usize * 3;
+    let [[a, b, c], [d, e, f]] = inv.m;
+    let slow = |x: i64, y: i64| -> Option<usize> {
+        let (x, y) = match border {
+            Border::Zero if x < 0 || y < 0 || x >= w || y >= h => return None,
+            Border::Zero => (x, y),
+            Border::Reflect101 => (reflect101(x, w), reflect101(y, h)),
+        };
+        Some(y as usize * stride + x as usize * 3)
+    };
+    let row_len = out_w as usize * 3;
+    for (oy, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
+        // Step along the row: source coordinates change by (a, d) per output pixel.
+        let mut sx = b * oy as f64 + c;
+        let mut sy = e * oy as f64 + f;
+        for px in row.chunks_exact_mut(3) {
+            let (x0, y0) = (floor_i64(sx), floor_i64(sy));
+            let (wx, wy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+            sx += a;
+            sy += d;
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                // Inside: the four neighbours are two adjacent pairs in two rows. Fixed point
+                // (8-bit weights), as OpenCV does: integer maths is cheaper than 12 conversions.
+                let (ix, iy) = ((wx * 256.0) as u32, (wy * 256.0) as u32);
+                let p = y0 as usize * stride + x0 as usize * 3;
+                let (Some(r0), Some(r1)) = (raw.get(p..p + 6), raw.get(p + stride..p + stride + 6))
+                else {
+                    continue;
+                };
+                for ch in 0..3 {
+                    let top = u32::from(r0[ch]) * (256 - ix) + u32::from(r0[ch + 3]) * ix;
+                    let bottom = u32::from(r1[ch]) * (256 - ix) + u32::from(r1[ch + 3]) * ix;
+                    px[ch] = (top * (256 - iy) + bottom * iy) as f32 * (1.0 / 65536.0);
+                }
+            } else {
+                let weights = [
+                    (1.0 - wx) * (1.0 - wy),
+                    wx * (1.0 - wy),
+                    (1.0 - wx) * wy,
+                    wx * wy,
+                ];
+                for (k, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+                    if let Some(p) = slow(x0 + dx, y0 + dy) {
+                        for ch in 0..3 {
+                            px[ch] += f32::from(raw[p + ch]) * weights[k];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `x.floor() as i64` without a call to libm (the baseline x86-64 target has no SSE4.1 `roundsd`,
+/// and this runs for every pixel of every warp).
+#[inline]
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    if (t as f64) > x { t - 1 } else { t }
 }
 
 fn reflect101(i: i64, n: i64) -> i64 {
@@ -243,7 +398,7 @@ fn reflect101(i: i64, n: i64) -> i64 {
     if m < n { m } else { period - m }
 }
 
-/// [`warp_affine_with`] into a normalised NHWC tensor (`v·alpha + beta`).
+/// [`warp_affine_raw`] into a normalised NHWC tensor (`v·alpha + beta`).
 pub fn warp_affine_tensor(
     img: &RgbImage,
     to_dst: &Affine,
@@ -253,16 +408,14 @@ pub fn warp_affine_tensor(
     alpha: f32,
     beta: f32,
 ) -> Vec<f32> {
-    let mut data = vec![0.0f32; out_w as usize * out_h as usize * 3];
-    warp_affine_with(img, to_dst, out_w, out_h, border, |i, v| {
-        data[i * 3] = v[0] * alpha + beta;
-        data[i * 3 + 1] = v[1] * alpha + beta;
-        data[i * 3 + 2] = v[2] * alpha + beta;
-    });
+    let mut data = warp_affine_raw(img, to_dst, out_w, out_h, border);
+    for v in &mut data {
+        *v = *v * alpha + beta;
+    }
     data
 }
 
-/// [`warp_affine_with`] into an RGB image.
+/// [`warp_affine_raw`] into an RGB image.
 pub fn warp_affine_image(
     img: &RgbImage,
     to_dst: &Affine,
@@ -270,14 +423,12 @@ pub fn warp_affine_image(
     out_h: u32,
     border: Border,
 ) -> RgbImage {
-    let mut out = RgbImage::new(out_w, out_h);
-    let buf: &mut [u8] = &mut out;
-    warp_affine_with(img, to_dst, out_w, out_h, border, |i, v| {
-        for c in 0..3 {
-            buf[i * 3 + c] = v[c].round().clamp(0.0, 255.0) as u8;
-        }
-    });
-    out
+    let data = warp_affine_raw(img, to_dst, out_w, out_h, border);
+    let bytes = data
+        .iter()
+        .map(|v| (v.clamp(0.0, 255.0) + 0.5) as u8)
+        .collect();
+    RgbImage::from_raw(out_w, out_h, bytes).unwrap_or_else(|| RgbImage::new(out_w, out_h))
 }
 
 /// The luma (ITU-R BT.601) of an RGB pixel, 0..255.
@@ -310,6 +461,16 @@ mod tests {
         let at = |x: usize, y: usize| lb.data[(y * 64 + x) * 3];
         assert!((at(10, 5) - 1.0).abs() < 1e-4);
         assert!(at(10, 60).abs() < 1e-6);
+    }
+
+    #[test]
+    fn box_shrink_averages_blocks() {
+        let img = RgbImage::from_fn(7, 5, |x, y| Rgb([(x * 10) as u8, (y * 10) as u8, 7]));
+        let s = box_shrink(&img, 2);
+        assert_eq!(s.dimensions(), (3, 2));
+        // Block (0..2, 0..2): x values 0,10 → 5; y values 0,10 → 5.
+        assert_eq!(*s.get_pixel(0, 0), Rgb([5, 5, 7]));
+        assert_eq!(*s.get_pixel(2, 1), Rgb([45, 25, 7]));
     }
 
     #[test]

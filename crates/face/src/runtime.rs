@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, c_char, c_int};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use ort::ep::{self, ExecutionProvider as _};
 use ort::session::Session;
@@ -147,7 +147,7 @@ impl From<ProviderChoice> for String {
 }
 
 /// How to load ONNX Runtime and where to run the models.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// The ONNX Runtime library file; `None` searches (see [`locate_library`]).
@@ -161,6 +161,22 @@ pub struct RuntimeConfig {
     pub intra_threads: usize,
     /// GPU index for CUDA, TensorRT and DirectML.
     pub device_id: i32,
+    /// ONNX Runtime sessions per model (1–8): more let several images be analysed at once
+    /// (the two photos of a verification, consecutive camera frames) at ~15 MB each. Default 2.
+    pub sessions_per_model: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            library: None,
+            provider: ProviderChoice::default(),
+            allow_fallback: false,
+            intra_threads: 0,
+            device_id: 0,
+            sessions_per_model: 2,
+        }
+    }
 }
 
 /// A loaded ONNX Runtime with its execution provider decided.
@@ -188,6 +204,7 @@ impl std::fmt::Debug for Runtime {
 
 /// What the loaded ONNX Runtime reports about itself (for `facekiosk runtime`, logs and results).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuntimeInfo {
     /// The library file loaded.
     pub library: PathBuf,
@@ -206,6 +223,26 @@ pub struct RuntimeInfo {
 /// The library ort loaded, remembered because ort can load only one per process.
 static LOADED: OnceLock<PathBuf> = OnceLock::new();
 
+/// The process's ONNX Runtime environment: ort allows one per process, so every [`Runtime`]
+/// shares it.
+static ENVIRONMENT: Mutex<Option<ort::environment::Environment>> = Mutex::new(None);
+
+fn environment() -> std::result::Result<ort::environment::Environment, String> {
+    let mut slot = ENVIRONMENT
+        .lock()
+        .map_err(|_| "a previous ONNX Runtime initialisation panicked".to_owned())?;
+    if let Some(env) = slot.as_ref() {
+        return Ok(env.clone());
+    }
+    let env = ort::init()
+        .with_name("facekiosk")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| e.to_string())?;
+    *slot = Some(env.clone());
+    Ok(env)
+}
+
 impl Runtime {
     /// Finds and loads ONNX Runtime and decides the execution provider.
     ///
@@ -214,14 +251,10 @@ impl Runtime {
     /// `allow_fallback` is off. The provider really in use is logged and reported by [`Runtime::info`].
     pub fn load(config: &RuntimeConfig) -> Result<Runtime> {
         let library = load_library(config.library.as_deref())?;
-        let env = ort::init()
-            .with_name("facekiosk")
-            .with_telemetry(false)
-            .build()
-            .map_err(|e| FaceError::RuntimeLoad {
-                path: library.clone(),
-                reason: e.to_string(),
-            })?;
+        let env = environment().map_err(|reason| FaceError::RuntimeLoad {
+            path: library.clone(),
+            reason,
+        })?;
         let available = available_providers().map_err(|e| FaceError::RuntimeLoad {
             path: library.clone(),
             reason: e.to_string(),
@@ -341,6 +374,11 @@ impl Runtime {
                 .map_err(ort::Error::<()>::from)?;
         }
         Ok(builder)
+    }
+
+    /// Sessions each model keeps (the configured number, within 1..=8).
+    pub fn sessions_per_model(&self) -> usize {
+        self.config.sessions_per_model.clamp(1, 8)
     }
 
     /// The provider the models run on.

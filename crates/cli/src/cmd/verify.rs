@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::Context as _;
+
 use facekiosk_face::decode::decode_file;
 use facekiosk_face::engine::{FaceEngine, FrameAnalysis, StageTimings, Verification};
 use facekiosk_face::matching::MatchLevel;
@@ -53,8 +55,16 @@ pub fn run(config: &KioskConfig, args: &VerifyArgs, out: &Output) -> anyhow::Res
     let minimum = MatchLevel::new(args.minimum_match_level)
         .ok_or_else(|| anyhow::anyhow!("--minimum-match-level must be 1 to 5"))?;
     let started = Instant::now();
-    let reference = analyze(&engine, config, &args.reference)?;
-    let probe = analyze(&engine, config, &args.probe)?;
+    // The two photos are decoded and analysed at once, one thread each.
+    let (reference, probe) = std::thread::scope(|scope| {
+        let probe = scope.spawn(|| analyze(&engine, config, &args.probe));
+        let reference = analyze(&engine, config, &args.reference);
+        let probe = probe
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the probe's analysis stopped unexpectedly")));
+        (reference, probe)
+    });
+    let (reference, probe) = (reference?, probe?);
     let verification = engine.verify(&reference, &probe, minimum)?;
     let total_ms = started.elapsed().as_secs_f64() * 1e3;
     let (calibration, _) = engine.calibration();
@@ -105,8 +115,7 @@ fn analyze(
     path: &Path,
 ) -> anyhow::Result<FrameAnalysis> {
     let t = Instant::now();
-    let img = decode_file(path, config.face.decode)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let img = decode_file(path, config.face.decode).with_context(|| path.display().to_string())?;
     let decode_ms = t.elapsed().as_secs_f64() * 1e3;
     let mut a = engine.analyze(&img, &engine.photo_options())?;
     a.timings.decode_ms = decode_ms;

@@ -1,0 +1,425 @@
+//! `facekiosk bench`: median and p95 per stage, the whole per-frame pipeline in frames/s, verify
+//! of two photos, model load + warm-up, peak memory — on one thread and on all cores, and
+//! optionally against the same models driven from Python (onnxruntime + numpy).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use facekiosk_face::decode::{DecodeLimits, decode};
+use facekiosk_face::embed::{AlignmentPoints, Embedder};
+use facekiosk_face::engine::{EmbedWhen, FaceEngine};
+use facekiosk_face::liveness::LivenessSignals;
+use image::{ImageFormat, RgbImage};
+use serde::{Deserialize, Serialize};
+
+use crate::args::BenchArgs;
+use crate::config::KioskConfig;
+use crate::output::{Outcome, Output};
+use crate::progress::Progress;
+
+/// The project's test photo, built in so `bench` runs anywhere.
+const PHOTO: &[u8] = include_bytes!("../../../../tests/data/astronaut.jpg");
+
+/// Median and 95th percentile of one stage, ms.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stat {
+    /// Median, ms.
+    #[serde(alias = "median_ms")]
+    pub median_ms: f64,
+    /// 95th percentile, ms.
+    #[serde(alias = "p95_ms")]
+    pub p95_ms: f64,
+}
+
+impl Stat {
+    fn of(mut samples: Vec<f64>) -> Stat {
+        if samples.is_empty() {
+            return Stat::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Stat {
+            median_ms: at(0.5),
+            p95_ms: at(0.95),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stages {
+    decode: Stat,
+    detect: Stat,
+    landmarks: Stat,
+    align: Stat,
+    embed: Stat,
+    frame: Stat,
+    verify: Stat,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ThreadRun {
+    threads: String,
+    load_ms: f64,
+    stages: Stages,
+    frames_per_second: f64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct PythonRun {
+    runtime: String,
+    stages: Stages,
+    checks: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BenchReport {
+    build: &'static str,
+    onnx_runtime: String,
+    provider: String,
+    cores: usize,
+    iterations: usize,
+    inputs: String,
+    runs: Vec<ThreadRun>,
+    peak_memory_mb: Option<f64>,
+    python: Option<PythonRun>,
+    /// Python time / Rust time for the per-frame pipeline and verify (1 thread each).
+    speedup_frame: Option<f64>,
+    speedup_verify: Option<f64>,
+}
+
+struct Inputs {
+    frame: RgbImage,
+    photo_a: Vec<u8>,
+    photo_b: Vec<u8>,
+    describe: String,
+}
+
+fn inputs(args: &BenchArgs) -> anyhow::Result<Inputs> {
+    let (photo_a, photo_b) = match args.photos.as_slice() {
+        [] => {
+            // B: the same face as a 1024×1024 photo at JPEG quality 90 (an ordinary phone crop).
+            let img = decode(PHOTO, DecodeLimits::default())?;
+            let big = facekiosk_face::resample::resize(&img, 1024, 1024);
+            let mut b = Cursor::new(Vec::new());
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut b, 90).encode_image(&big)?;
+            (PHOTO.to_vec(), b.into_inner())
+        }
+        [a, b] => (
+            std::fs::read(a).with_context(|| format!("cannot read {}", a.display()))?,
+            std::fs::read(b).with_context(|| format!("cannot read {}", b.display()))?,
+        ),
+        _ => bail!("--photos takes two files"),
+    };
+    let a = decode(&photo_a, DecodeLimits::default())?;
+    let b = decode(&photo_b, DecodeLimits::default())?;
+    // The frame: photo A letterboxed into 640×480, as a kiosk camera would deliver it.
+    let scale = (480.0 / a.height() as f32).min(640.0 / a.width() as f32);
+    let (w, h) = (
+        (a.width() as f32 * scale) as u32,
+        (a.height() as f32 * scale) as u32,
+    );
+    let small = facekiosk_face::resample::resize(&a, w, h);
+    let mut frame = RgbImage::new(640, 480);
+    image::imageops::overlay(
+        &mut frame,
+        &small,
+        i64::from((640 - w) / 2),
+        i64::from((480 - h) / 2),
+    );
+    Ok(Inputs {
+        describe: format!(
+            "frame 640x480 RGB; photo A {}x{} JPEG ({} KB); photo B {}x{} JPEG ({} KB)",
+            a.width(),
+            a.height(),
+            photo_a.len() / 1024,
+            b.width(),
+            b.height(),
+            photo_b.len() / 1024
+        ),
+        frame,
+        photo_a,
+        photo_b,
+    })
+}
+
+fn time<T>(samples: &mut Vec<f64>, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    samples.push(t.elapsed().as_secs_f64() * 1e3);
+    out
+}
+
+fn run_threads(
+    config: &KioskConfig,
+    threads: usize,
+    args: &BenchArgs,
+    inp: &Inputs,
+) -> anyhow::Result<ThreadRun> {
+    let mut runtime = config.runtime.clone();
+    runtime.intra_threads = threads;
+    let t = Instant::now();
+    let engine = FaceEngine::load(&runtime, &config.face)?;
+    let load_ms = t.elapsed().as_secs_f64() * 1e3;
+    let Some(landmark_model) = engine.landmark_model() else {
+        bail!("the benchmark needs the landmark model");
+    };
+    let total = args.warmup + args.iterations;
+    let progress = Progress::new(
+        total as u64,
+        &format!(
+            "{} thr",
+            if threads == 0 {
+                "all".to_owned()
+            } else {
+                threads.to_string()
+            }
+        ),
+    );
+    let mut s: [Vec<f64>; 7] = Default::default();
+    let mut live = engine.live_options();
+    live.embed = EmbedWhen::Always;
+    let photo = engine.photo_options();
+    for i in 0..total {
+        let keep = i >= args.warmup;
+        let mut scratch: [Vec<f64>; 7] = Default::default();
+        let sink = if keep { &mut s } else { &mut scratch };
+        time(&mut sink[0], || {
+            decode(&inp.photo_a, DecodeLimits::default())
+        })?;
+        let faces = time(&mut sink[1], || engine.detect(&inp.frame))?;
+        let face = faces
+            .first()
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("no face in the benchmark frame"))?;
+        let marks = time(&mut sink[2], || {
+            landmark_model
+                .landmarks(&inp.frame, &face)
+                .map(|l| (LivenessSignals::from_landmarks(&l), l))
+        })?;
+        let input = time(&mut sink[3], || {
+            AlignmentPoints::Five(marks.1.alignment_points())
+                .transform()
+                .map(|t| Embedder::input(&inp.frame, &t))
+        })
+        .ok_or_else(|| anyhow::anyhow!("alignment failed"))?;
+        time(&mut sink[4], || engine.embedder().embed_input(&input))?;
+        time(&mut sink[5], || engine.analyze(&inp.frame, &live))?;
+        time(&mut sink[6], || -> anyhow::Result<f32> {
+            // As `facekiosk verify` does it: both photos decoded and analysed at once.
+            let (a, b) = std::thread::scope(|scope| {
+                let b = scope.spawn(|| -> anyhow::Result<_> {
+                    Ok(engine.analyze(&decode(&inp.photo_b, DecodeLimits::default())?, &photo)?)
+                });
+                let a = (|| -> anyhow::Result<_> {
+                    Ok(engine.analyze(&decode(&inp.photo_a, DecodeLimits::default())?, &photo)?)
+                })();
+                (
+                    a,
+                    b.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("thread stopped"))),
+                )
+            });
+            Ok(engine
+                .verify(&a?, &b?, facekiosk_face::matching::MatchLevel::DEFAULT)?
+                .similarity)
+        })?;
+        progress.inc();
+    }
+    progress.finish();
+    let [decode, detect, landmarks, align, embed, frame, verify] = s.map(Stat::of);
+    Ok(ThreadRun {
+        threads: if threads == 0 {
+            format!("all ({})", cores())
+        } else {
+            threads.to_string()
+        },
+        load_ms,
+        frames_per_second: if frame.median_ms > 0.0 {
+            1000.0 / frame.median_ms
+        } else {
+            0.0
+        },
+        stages: Stages {
+            decode,
+            detect,
+            landmarks,
+            align,
+            embed,
+            frame,
+            verify,
+        },
+    })
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// Peak resident memory of this process, MB (Linux: VmHWM).
+fn peak_memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn run_python(args: &BenchArgs, inp: &Inputs, models: &Path) -> anyhow::Result<PythonRun> {
+    let dir = tempfile::tempdir()?;
+    let frame = dir.path().join("frame.png");
+    inp.frame.save_with_format(&frame, ImageFormat::Png)?;
+    let a = dir.path().join("a.jpg");
+    let b = dir.path().join("b.jpg");
+    std::fs::write(&a, &inp.photo_a)?;
+    std::fs::write(&b, &inp.photo_b)?;
+    let output = Command::new(&args.python)
+        .arg("--models")
+        .arg(models)
+        .arg("--frame")
+        .arg(&frame)
+        .arg("--photos")
+        .arg(&a)
+        .arg(&b)
+        .args([
+            "--iterations",
+            &args.iterations.to_string(),
+            "--warmup",
+            &args.warmup.to_string(),
+            "--threads",
+            "1",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", args.python.display()))?;
+    if !output.status.success() {
+        bail!("{} failed ({})", args.python.display(), output.status);
+    }
+    serde_json::from_slice(&output.stdout).context("the Python benchmark printed no valid JSON")
+}
+
+/// Runs `bench`.
+pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Result<Outcome> {
+    if cfg!(debug_assertions) {
+        tracing::warn!(
+            "this is a debug build: its figures are not representative (use `make bench`)"
+        );
+    }
+    let inp = inputs(args)?;
+    let threads = if args.threads.is_empty() {
+        vec![1, 0]
+    } else {
+        args.threads.clone()
+    };
+    let mut runs = Vec::new();
+    for t in threads {
+        runs.push(run_threads(config, t, args, &inp)?);
+    }
+    let info = facekiosk_face::runtime::Runtime::load(&config.runtime)?.info();
+    let python = if args.compare_python {
+        let models = config
+            .face
+            .models_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("models"));
+        Some(run_python(args, &inp, &models)?)
+    } else {
+        None
+    };
+    let single = runs.iter().find(|r| r.threads == "1");
+    let ratio = |py: f64, rs: f64| (rs > 0.0).then(|| py / rs);
+    let report = BenchReport {
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        onnx_runtime: info.version.clone(),
+        provider: info.provider.to_string(),
+        cores: cores(),
+        iterations: args.iterations,
+        inputs: inp.describe.clone(),
+        peak_memory_mb: peak_memory_mb(),
+        speedup_frame: python
+            .as_ref()
+            .zip(single)
+            .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
+        speedup_verify: python
+            .as_ref()
+            .zip(single)
+            .and_then(|(p, r)| ratio(p.stages.verify.median_ms, r.stages.verify.median_ms)),
+        runs,
+        python,
+    };
+    out.print(&report, || describe(&report))?;
+    Ok(Outcome::Success)
+}
+
+/// Picks one stage's figures.
+type StageOf = fn(&Stages) -> Stat;
+
+fn describe(r: &BenchReport) -> String {
+    let mut s = format!(
+        "facekiosk bench — {} build, ONNX Runtime {} on {}, {} cores, {} iterations\n  inputs: {}\n\n",
+        r.build, r.onnx_runtime, r.provider, r.cores, r.iterations, r.inputs
+    );
+    let mut header = format!("  {:<26}", "stage (ms)");
+    for run in &r.runs {
+        header.push_str(&format!("{:>22}", format!("{} thread(s)", run.threads)));
+    }
+    if let Some(p) = &r.python {
+        let _ = p;
+        header.push_str(&format!("{:>22}", "Python, 1 thread"));
+    }
+    s.push_str(&header);
+    s.push('\n');
+    let rows: [(&str, StageOf); 7] = [
+        ("decode (photo A)", |x| x.decode),
+        ("detect (640x480)", |x| x.detect),
+        ("landmarks (liveness)", |x| x.landmarks),
+        ("align", |x| x.align),
+        ("embed", |x| x.embed),
+        ("whole frame", |x| x.frame),
+        ("verify (2 JPEG photos)", |x| x.verify),
+    ];
+    for (name, get) in rows {
+        let mut line = format!("  {name:<26}");
+        for run in &r.runs {
+            let st = get(&run.stages);
+            line.push_str(&format!(
+                "{:>22}",
+                format!("{:.2} (p95 {:.2})", st.median_ms, st.p95_ms)
+            ));
+        }
+        if let Some(p) = &r.python {
+            let st = get(&p.stages);
+            line.push_str(&format!(
+                "{:>22}",
+                format!("{:.2} (p95 {:.2})", st.median_ms, st.p95_ms)
+            ));
+        }
+        s.push_str(&line);
+        s.push('\n');
+    }
+    for run in &r.runs {
+        s.push_str(&format!(
+            "  {} thread(s): {:.0} frames/s through the whole pipeline; model load + warm-up {:.0} ms\n",
+            run.threads, run.frames_per_second, run.load_ms
+        ));
+    }
+    if let Some(m) = r.peak_memory_mb {
+        s.push_str(&format!("  peak memory: {m:.0} MB\n"));
+    }
+    if let (Some(p), Some(f), Some(v)) = (&r.python, r.speedup_frame, r.speedup_verify) {
+        s.push_str(&format!(
+            "  Python ({}): Rust is {f:.2}x as fast per frame and {v:.2}x as fast per verify\n",
+            p.runtime
+        ));
+    }
+    s
+}
