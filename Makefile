@@ -5,7 +5,8 @@
 #   make demo    run the kiosk's main job headless on the embedded defaults
 #   make test    lint + every test
 #   make lint    cargo fmt --check, cargo clippy -D warnings
-#   make bench   the engine's speed figures (release build)
+#   make bench   the engine's speed figures (release build), against Python too
+#   make eval    quality figures on the shared evaluation data (not part of the project)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -17,7 +18,7 @@ RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 # rebuilds much of the tree.
 BUILD := $(CARGO) build --workspace --locked
 
-.PHONY: setup run demo test lint build bench
+.PHONY: setup run demo test lint build bench eval
 
 setup:
 	@scripts/setup
@@ -42,4 +43,7 @@ test: lint
 
 bench: setup
 	$(CARGO) build --workspace --locked --release --quiet
-	$(RELEASE_BIN)/facekiosk bench
+	$(RELEASE_BIN)/facekiosk bench --compare-python
+
+eval: build
+	scripts/eval
