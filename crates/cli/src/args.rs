@@ -73,6 +73,12 @@ pub enum Command {
     Bench(BenchArgs),
     /// List, verify or install models (e.g. the optional passive-liveness model).
     Models(ModelsArgs),
+    /// Run a whole face session against a reference photo, from a camera, a folder or a video.
+    Session(SessionArgs),
+    /// Show, export or rotate the kiosk's signing keys.
+    Keys(KeysArgs),
+    /// Verify a signed result as an integrator would: signature, expiry, key id.
+    VerifyResult(VerifyResultArgs),
 }
 
 /// `facekiosk detect`.
@@ -181,4 +187,76 @@ pub enum ModelsCommand {
         /// The directory holding the model and its manifest.toml.
         dir: PathBuf,
     },
+}
+
+/// `facekiosk session`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The reference photo (ID document portrait): exactly one face.
+    #[arg(long, value_name = "ID.jpg")]
+    pub reference: PathBuf,
+    /// Where frames come from: camera, camera:N, camera:NAME, a folder of images, or a video
+    /// (MJPEG .avi, .mjpeg, .y4m).
+    #[arg(long, value_name = "SOURCE")]
+    pub source: String,
+    /// The session id (default: a new walk-in id).
+    #[arg(long)]
+    pub session_id: Option<String>,
+    /// Failed attempts before the session is dropped (1-3 honoured).
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    pub max_attempts: i64,
+    /// The match level (1-5) to reach.
+    #[arg(long, default_value_t = 3)]
+    pub minimum_match_level: i64,
+    /// Liveness: active, passive, both, or attended (only where session.allow_attended is set).
+    #[arg(long, default_value = "active")]
+    pub liveness: String,
+    /// Return the partial signed result with the error after a failed attempt.
+    #[arg(long)]
+    pub return_data_for_incomplete_session: bool,
+    /// A value to echo in the result.
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// Attach the decision's frame to the result, with the background: none, blurred, filled,
+    /// filled-white.
+    #[arg(long, value_name = "OBFUSCATION")]
+    pub audit_image: Option<String>,
+    /// Play files at their frame rate (default: as fast as the engine goes).
+    #[arg(long)]
+    pub realtime: bool,
+    /// Print every trace event as a JSON line.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// `facekiosk keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// `facekiosk keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// The kiosk id and its keys (public parts only); creates the identity on first use.
+    Show,
+    /// Print the public keys as a JWKS (for integrators and the API).
+    ExportJwk,
+    /// Replace the signing key; older results keep verifying with the exported JWKS.
+    Rotate,
+}
+
+/// `facekiosk verify-result`.
+#[derive(Debug, Args)]
+pub struct VerifyResultArgs {
+    /// The result (a compact JWS), or `-` for stdin.
+    pub result: String,
+    /// The kiosk's public keys (JSON Web Key Set, from `facekiosk keys export-jwk`).
+    #[arg(long, value_name = "keys.json")]
+    pub jwks: PathBuf,
+    /// Check expiry at this unix time (seconds) instead of now.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub at: Option<u64>,
 }

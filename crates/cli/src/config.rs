@@ -21,6 +21,33 @@ pub struct KioskConfig {
     pub runtime: RuntimeConfig,
     /// The face engine: models, calibration, detector, quality thresholds.
     pub face: FaceConfig,
+    /// Face sessions: timings, what the kiosk allows.
+    pub session: facekiosk_session::SessionPolicy,
+    /// The camera and other frame sources.
+    pub capture: facekiosk_capture::CaptureOptions,
+    /// The kiosk itself.
+    pub kiosk: KioskSection,
+}
+
+/// The `[kiosk]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KioskSection {
+    /// Where the kiosk's identity (id and Ed25519 keys) is kept; default
+    /// `~/.local/share/facekiosk/identity`.
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl KioskConfig {
+    /// The key store directory.
+    pub fn keys_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(d) = &self.kiosk.keys_dir {
+            return Ok(d.clone());
+        }
+        facekiosk_face::runtime::data_dir()
+            .map(|d| d.join("identity"))
+            .ok_or_else(|| anyhow::anyhow!("no data directory for the kiosk's keys (set HOME or FACEKIOSK_DATA_DIR, or kiosk.keys_dir)"))
+    }
 }
 
 /// Reads the configuration file (if any) and applies the command-line overrides.
@@ -80,6 +107,7 @@ pub fn read(path: &Path) -> anyhow::Result<KioskConfig> {
     rebase(&mut config.runtime.library);
     rebase(&mut config.face.models_dir);
     rebase(&mut config.face.calibration);
+    rebase(&mut config.kiosk.keys_dir);
     Ok(config)
 }
 

@@ -8,6 +8,7 @@ mod args;
 mod cmd;
 mod config;
 mod draw;
+mod driver;
 mod labelled;
 mod output;
 mod plot;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Negative) => ExitCode::from(1),
+        Ok(Outcome::Failed) => ExitCode::from(2),
         Err(e) => {
             out.error(&e);
             ExitCode::from(2)
@@ -46,6 +48,9 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Calibrate(a) => cmd::calibrate::run(&config, a, out),
         Command::Bench(a) => cmd::bench::run(&config, a, out),
         Command::Models(a) => cmd::models::run(&config, a, out),
+        Command::Session(a) => cmd::session::run(&config, a, out),
+        Command::Keys(a) => cmd::keys::run(&config, a, out),
+        Command::VerifyResult(a) => cmd::keys::verify_result(a, out),
     }
 }
 

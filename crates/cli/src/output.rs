@@ -9,6 +9,9 @@ pub enum Outcome {
     Success,
     /// Exit code 1: the command worked and the answer is no (no match, liveness failed).
     Negative,
+    /// Exit code 2: an error, already reported by the command (a session's configuration or
+    /// camera error).
+    Failed,
 }
 
 /// Where results go.
@@ -21,6 +24,11 @@ impl Output {
     /// Text output, or JSON when `json`.
     pub fn new(json: bool) -> Self {
         Self { json }
+    }
+
+    /// True in `--json` mode.
+    pub fn json(&self) -> bool {
+        self.json
     }
 
     /// Prints `value` as JSON in `--json` mode, else the text `human` builds.

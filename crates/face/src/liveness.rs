@@ -227,18 +227,8 @@ impl ParallaxTracker {
 
     /// Adds a frame: the landmarks (full 468-point set, image px) and the head's yaw.
     pub fn add(&mut self, landmarks: &FaceLandmarks, yaw: f32) {
-        let points: Vec<Point> = PARALLAX_LANDMARKS
-            .iter()
-            .filter_map(|&i| landmarks.points.get(i).map(|l| l.point()))
-            .collect();
-        let [re, le] = [33usize, 263].map(|i| {
-            landmarks
-                .points
-                .get(i)
-                .map(|l| l.point())
-                .unwrap_or_default()
-        });
-        self.add_points(points, yaw, re.distance(le));
+        let (points, eye_distance) = parallax_points(landmarks);
+        self.add_points(points, yaw, eye_distance);
     }
 
     /// Adds a frame from the parallax landmark subset directly (same order every frame).
@@ -294,6 +284,18 @@ impl ParallaxTracker {
             is_3d: pairs > 0 && best >= self.config.min_residual,
         }
     }
+}
+
+/// The parallax landmark subset of a face ([`PARALLAX_LANDMARKS`], image px) and the distance
+/// between the outer eye corners (px), as [`ParallaxTracker::add_points`] takes them.
+pub fn parallax_points(landmarks: &FaceLandmarks) -> (Vec<Point>, f32) {
+    let at = |i: usize| landmarks.points.get(i).map(|l| l.point());
+    let points = PARALLAX_LANDMARKS.iter().filter_map(|&i| at(i)).collect();
+    let eyes = match (at(33), at(263)) {
+        (Some(a), Some(b)) => a.distance(b),
+        _ => 0.0,
+    };
+    (points, eyes)
 }
 
 /// RMS residual of the best homography between two landmark sets, over `scale` (px).

@@ -1,10 +1,26 @@
 //! # facekiosk-session — the face-session engine
 //!
-//! The state machine of one face session: it takes frame analyses from the face engine, user
-//! actions (start, cancel, retry) and the time, and returns the new state plus effects
-//! (guidance, trace events, the outcome). Attempts, match levels, liveness challenges and the
-//! signed result (a JWS) live here.
+//! The state machine of one face session ([`engine::Session`]): it takes frame observations
+//! from the face engine, user actions (cancel, retry), camera events and the time, and returns
+//! events — status, guidance, challenges, trace events, and at the end exactly one signed result
+//! (`success`) or one [`OperationError`] (`error`), then `finally`. Options and semantics follow
+//! uqudo's Face Session and FaceSign's session lifecycle (see docs/SESSION.md).
 //!
-//! **Never:** this crate never sleeps, spawns threads, reads the clock, or touches the network,
-//! SQLite, files or Tauri; time and randomness are passed in. It never puts an image, an
-//! embedding or a secret into a trace event.
+//! **Never:** this crate never sleeps, spawns threads, reads the clock, or touches files, the
+//! network, SQLite or Tauri; time and randomness are passed in. It never puts an image, an
+//! embedding or a secret into a trace event (the optional audit image goes only into the
+//! signed result, when the session asks for it).
+
+pub mod audit;
+pub mod challenge;
+pub mod claims;
+pub mod engine;
+pub mod error;
+pub mod guidance;
+pub mod observation;
+pub mod options;
+pub mod trace;
+
+pub use engine::{Event, Input, Session, SessionContext, SessionStatus};
+pub use error::{ErrorCode, OperationError};
+pub use options::{LivenessMode, SessionOptions, SessionPolicy};

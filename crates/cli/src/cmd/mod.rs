@@ -1,12 +1,15 @@
 //! One module per command.
 
 pub mod bench;
+pub mod bench_session;
 pub mod calibrate;
 pub mod demo;
 pub mod detect;
 pub mod eval;
+pub mod keys;
 pub mod models;
 pub mod runtime;
+pub mod session;
 pub mod verify;
 
 use facekiosk_face::engine::FaceEngine;

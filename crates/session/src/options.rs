@@ -1,0 +1,307 @@
+//! What a session is asked to do (`SessionOptions`, from the API or the command line) and what
+//! the kiosk allows (`SessionPolicy`, from its configuration).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, OperationError};
+
+/// How liveness is checked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LivenessMode {
+    /// Random challenges (blink, turn left/right, smile) and the 3-D consistency check.
+    #[default]
+    Active,
+    /// The operator-installed passive model, fused over several frames.
+    Passive,
+    /// Both.
+    Both,
+    /// No liveness check: staff watch the person. Only where the kiosk allows it; the result says so.
+    Attended,
+}
+
+impl LivenessMode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LivenessMode::Active => "active",
+            LivenessMode::Passive => "passive",
+            LivenessMode::Both => "both",
+            LivenessMode::Attended => "attended",
+        }
+    }
+
+    /// Whether challenges run.
+    pub fn active(self) -> bool {
+        matches!(self, LivenessMode::Active | LivenessMode::Both)
+    }
+
+    /// Whether the passive model decides too.
+    pub fn passive(self) -> bool {
+        matches!(self, LivenessMode::Passive | LivenessMode::Both)
+    }
+}
+
+impl std::str::FromStr for LivenessMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "active" => Ok(Self::Active),
+            "passive" => Ok(Self::Passive),
+            "both" => Ok(Self::Both),
+            "attended" => Ok(Self::Attended),
+            other => Err(format!(
+                "liveness `{other}` is not one of active, passive, both, attended"
+            )),
+        }
+    }
+}
+
+/// A liveness challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChallengeKind {
+    /// Blink once.
+    Blink,
+    /// Turn the head to one's own left.
+    TurnLeft,
+    /// Turn the head to one's own right.
+    TurnRight,
+    /// Smile or open the mouth.
+    Smile,
+}
+
+impl ChallengeKind {
+    /// Every challenge.
+    pub const ALL: [ChallengeKind; 4] = [
+        ChallengeKind::Blink,
+        ChallengeKind::TurnLeft,
+        ChallengeKind::TurnRight,
+        ChallengeKind::Smile,
+    ];
+
+    /// Whether this challenge turns the head (and so feeds the 3-D consistency check).
+    pub fn is_turn(self) -> bool {
+        matches!(self, ChallengeKind::TurnLeft | ChallengeKind::TurnRight)
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeKind::Blink => "BLINK",
+            ChallengeKind::TurnLeft => "TURN_LEFT",
+            ChallengeKind::TurnRight => "TURN_RIGHT",
+            ChallengeKind::Smile => "SMILE",
+        }
+    }
+}
+
+/// How the audit-trail image hides the background.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Obfuscation {
+    /// The whole frame as captured.
+    #[default]
+    None,
+    /// The background blurred; only the face sharp.
+    Blurred,
+    /// The background filled black; only the face visible.
+    Filled,
+    /// The background filled white; only the face visible.
+    FilledWhite,
+}
+
+/// The options of one face session (camelCase on the wire, as the API sends them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SessionOptions {
+    /// The session id from the API (or the kiosk's own for a walk-in session).
+    pub session_id: String,
+    /// Failed attempts before the session is dropped; only 1–3 are honoured (others are clamped,
+    /// with a warning trace). Default 3.
+    pub max_attempts: i64,
+    /// The match level (1–5) the comparison must reach. Default 3.
+    pub minimum_match_level: i64,
+    /// When the session is dropped after at least one failed attempt, put the partial signed
+    /// result in the error's `data`. Default false.
+    pub return_data_for_incomplete_session: bool,
+    /// How liveness is checked. Default active.
+    pub liveness: LivenessMode,
+    /// The challenges to choose from (default: all four).
+    pub challenges: Vec<ChallengeKind>,
+    /// How many challenges an attempt asks for (1–4, default 2; at least one head turn).
+    pub challenge_count: u8,
+    /// A value from the integrator, echoed in the result.
+    pub nonce: Option<String>,
+    /// Ends the session when nobody is in front of the camera this long, ms. Default 30 000.
+    pub inactivity_timeout_ms: u64,
+    /// The session's deadline (unix ms, from the API's expiry).
+    pub deadline: Option<u64>,
+    /// Attach the selfie used for the decision to the result.
+    pub audit_image: bool,
+    /// How the audit image hides the background.
+    pub audit_image_obfuscation: Obfuscation,
+    /// The UI language.
+    pub lang: String,
+    /// A walk-in session (created by the kiosk, not the API).
+    pub walk_in: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            session_id: String::new(),
+            max_attempts: 3,
+            minimum_match_level: 3,
+            return_data_for_incomplete_session: false,
+            liveness: LivenessMode::Active,
+            challenges: ChallengeKind::ALL.to_vec(),
+            challenge_count: 2,
+            nonce: None,
+            inactivity_timeout_ms: 30_000,
+            deadline: None,
+            audit_image: false,
+            audit_image_obfuscation: Obfuscation::None,
+            lang: "en".to_owned(),
+            walk_in: false,
+        }
+    }
+}
+
+/// What the kiosk allows and how it times a session (the `[session]` configuration section).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionPolicy {
+    /// Allow `attended` sessions (no liveness check; staff watch). Default false.
+    pub allow_attended: bool,
+    /// A hint must hold this long before it is shown, ms (no flicker). Default 300.
+    pub hint_hold_ms: u64,
+    /// The "hold still" capture lasts at least this long, ms. Default 600.
+    pub hold_still_ms: u64,
+    /// …and collects at least this many good frames. Default 4.
+    pub hold_still_frames: usize,
+    /// Time for each challenge, ms. Default 6000.
+    pub challenge_timeout_ms: u64,
+    /// Head turn that passes a turn challenge, degrees. Default 18.
+    pub turn_degrees: f32,
+    /// A face missing this long during the challenges fails the attempt, ms. Default 1500.
+    pub face_lost_ms: u64,
+    /// Pause after a failed attempt before capture restarts by itself, ms. Default 2000.
+    pub retry_pause_ms: u64,
+    /// How long a lost camera may take to come back before the session ends, ms. Default 5000.
+    pub camera_grace_ms: u64,
+    /// How long a signed result stays valid, s. Default 30 days (results may wait offline).
+    pub result_ttl_s: u64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            allow_attended: false,
+            hint_hold_ms: 300,
+            hold_still_ms: 600,
+            hold_still_frames: 4,
+            challenge_timeout_ms: 6000,
+            turn_degrees: 18.0,
+            face_lost_ms: 1500,
+            retry_pause_ms: 2000,
+            camera_grace_ms: 5000,
+            result_ttl_s: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// Options after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The options as given (for the result).
+    pub options: SessionOptions,
+    /// 1..=3.
+    pub max_attempts: u8,
+    /// 1..=5.
+    pub minimum_level: facekiosk_face::matching::MatchLevel,
+    /// The challenge pool, deduplicated.
+    pub challenges: Vec<ChallengeKind>,
+    /// 1..=pool size.
+    pub challenge_count: usize,
+}
+
+/// Checks the options against the kiosk's policy and what the engine can do. Returns the
+/// settings and the warnings to trace (values clamped), or the `INVALID_CONFIG` error.
+pub fn validate(
+    options: &SessionOptions,
+    policy: &SessionPolicy,
+    passive_model_installed: bool,
+) -> Result<(Settings, Vec<String>), OperationError> {
+    let invalid = |m: String| OperationError::new(ErrorCode::InvalidConfig, m);
+    let mut warnings = Vec::new();
+    if options.session_id.trim().is_empty() {
+        return Err(invalid("sessionId is required".to_owned()));
+    }
+    let max_attempts = options.max_attempts.clamp(1, 3) as u8;
+    if i64::from(max_attempts) != options.max_attempts {
+        warnings.push(format!(
+            "maxAttempts {} is outside 1-3; using {max_attempts}",
+            options.max_attempts
+        ));
+    }
+    let minimum_level = u8::try_from(options.minimum_match_level)
+        .ok()
+        .and_then(facekiosk_face::matching::MatchLevel::new)
+        .ok_or_else(|| {
+            invalid(format!(
+                "minimumMatchLevel must be 1 to 5, not {}",
+                options.minimum_match_level
+            ))
+        })?;
+    if options.liveness == LivenessMode::Attended && !policy.allow_attended {
+        return Err(invalid(
+            "liveness `attended` is not allowed on this kiosk (session.allow_attended = false)"
+                .to_owned(),
+        ));
+    }
+    if options.liveness.passive() && !passive_model_installed {
+        return Err(invalid(format!(
+            "liveness `{}` needs a passive liveness model, and none is installed (facekiosk models install)",
+            options.liveness.as_str()
+        )));
+    }
+    let mut challenges: Vec<ChallengeKind> = Vec::new();
+    for c in &options.challenges {
+        if !challenges.contains(c) {
+            challenges.push(*c);
+        }
+    }
+    let mut challenge_count = usize::from(options.challenge_count);
+    if options.liveness.active() {
+        if !challenges.iter().any(|c| c.is_turn()) {
+            return Err(invalid(
+                "active liveness needs TURN_LEFT or TURN_RIGHT among the challenges (the 3-D check needs a head turn)"
+                    .to_owned(),
+            ));
+        }
+        let clamped = challenge_count.clamp(1, challenges.len());
+        if clamped != challenge_count {
+            warnings.push(format!(
+                "challengeCount {challenge_count} is outside 1-{}; using {clamped}",
+                challenges.len()
+            ));
+        }
+        challenge_count = clamped;
+    }
+    if options.inactivity_timeout_ms < 1000 {
+        return Err(invalid(
+            "inactivityTimeoutMs must be at least 1000".to_owned(),
+        ));
+    }
+    Ok((
+        Settings {
+            options: options.clone(),
+            max_attempts,
+            minimum_level,
+            challenges,
+            challenge_count,
+        },
+        warnings,
+    ))
+}
