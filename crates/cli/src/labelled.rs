@@ -138,6 +138,18 @@ pub fn embedding_options(engine: &FaceEngine) -> AnalyzeOptions {
     o
 }
 
+/// Embeds every image of a labelled set and scores every pair: (the analysed set, genuine
+/// scores, impostor scores).
+pub fn embed_and_pair(
+    engine: &FaceEngine,
+    dir: &Path,
+    labels: &[LabelledImage],
+) -> (Vec<Analysed>, Vec<f32>, Vec<f32>) {
+    let set = analyse_set(engine, dir, labels, &embedding_options(engine), "embedding");
+    let (genuine, impostor) = pair_scores(&set);
+    (set, genuine, impostor)
+}
+
 /// Genuine and impostor scores over every pair of embedded images.
 pub fn pair_scores(set: &[Analysed]) -> (Vec<f32>, Vec<f32>) {
     let embedded: Vec<(&str, &Embedding)> = set

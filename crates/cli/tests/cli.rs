@@ -5,17 +5,15 @@
 //! results differ in the last digits between CPUs). `UPDATE_GOLDEN=1 cargo test` rewrites them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{data, json, ort_library, s};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use image::RgbImage;
 use serde_json::Value;
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
-}
 
 fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,27 +34,6 @@ fn facekiosk(args: &[&str]) -> Output {
         .env("ORT_DYLIB_PATH", ort_library())
         .output()
         .expect("the facekiosk binary runs")
-}
-
-/// The library scripts/setup installed (tests point at it because FACEKIOSK_DATA_DIR is changed).
-fn ort_library() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        return PathBuf::from(p);
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
-    base.join("facekiosk/onnxruntime/libonnxruntime.so")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// Replaces values that change from run to run (timings, paths) by placeholders.
@@ -144,10 +121,6 @@ fn id_photo(dir: &Path) -> PathBuf {
     let crop = image::imageops::crop_imm(&astronaut(), 130, 20, 190, 240).to_image();
     let small = image::imageops::resize(&crop, 152, 192, image::imageops::FilterType::Triangle);
     save(&small, dir, "id.jpg")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

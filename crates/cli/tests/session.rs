@@ -2,27 +2,15 @@
 //! sequences made from the project's photos, results verified with the exported key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{data, json, ort_library, s};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use image::{Rgb, RgbImage};
 use serde_json::Value;
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(name)
-}
-
-fn ort_library() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        return PathBuf::from(p);
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".local/share"));
-    base.join("facekiosk/onnxruntime/libonnxruntime.so")
-}
 
 /// Runs facekiosk with its own data dir (keys) and a config allowing attended sessions.
 fn facekiosk(home: &Path, args: &[&str]) -> Output {
@@ -38,20 +26,6 @@ fn facekiosk(home: &Path, args: &[&str]) -> Output {
         .env("ORT_DYLIB_PATH", ort_library())
         .output()
         .expect("facekiosk runs")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {} / {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn photo(name: &str) -> RgbImage {

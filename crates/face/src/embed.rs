@@ -107,16 +107,7 @@ pub struct Embedder {
 impl Embedder {
     /// Wraps a loaded model, checking its interface.
     pub fn new(model: Model) -> Result<Embedder> {
-        if model.entry().interface != Interface::Mobilefacenet112 {
-            return Err(FaceError::Model {
-                role: model.role().key().to_owned(),
-                path: model.origin().to_string().into(),
-                reason: format!(
-                    "interface `{}` is not an embedder",
-                    model.entry().interface.name()
-                ),
-            });
-        }
+        model.expect_interface(Interface::Mobilefacenet112, "an embedder")?;
         model.expect_input(&[-1, 112, 112, 3])?;
         Ok(Embedder { model })
     }

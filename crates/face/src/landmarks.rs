@@ -162,16 +162,7 @@ pub struct LandmarkModel {
 impl LandmarkModel {
     /// Wraps a loaded model, checking its interface.
     pub fn new(model: Model) -> Result<LandmarkModel> {
-        if model.entry().interface != Interface::Facemesh468 {
-            return Err(FaceError::Model {
-                role: model.role().key().to_owned(),
-                path: model.origin().to_string().into(),
-                reason: format!(
-                    "interface `{}` is not a landmark model",
-                    model.entry().interface.name()
-                ),
-            });
-        }
+        model.expect_interface(Interface::Facemesh468, "a landmark model")?;
         model.expect_input(&[1, i64::from(SIDE), i64::from(SIDE), 3])?;
         Ok(LandmarkModel { model })
     }

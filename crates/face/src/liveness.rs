@@ -326,16 +326,7 @@ pub struct PassiveModel {
 impl PassiveModel {
     /// Wraps a loaded model; the threshold comes from its manifest entry (default 0: p = 0.5).
     pub fn new(model: Model) -> Result<PassiveModel> {
-        if model.entry().interface != Interface::Minifas128 {
-            return Err(FaceError::Model {
-                role: model.role().key().to_owned(),
-                path: model.origin().to_string().into(),
-                reason: format!(
-                    "interface `{}` is not a passive liveness model",
-                    model.entry().interface.name()
-                ),
-            });
-        }
+        model.expect_interface(Interface::Minifas128, "a passive liveness model")?;
         model.expect_input(&[-1, 3, 128, 128])?;
         let threshold = model.entry().threshold.unwrap_or(0.0);
         Ok(PassiveModel { model, threshold })

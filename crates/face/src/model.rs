@@ -124,6 +124,24 @@ impl Model {
         &self.input_shape
     }
 
+    /// Checks that the manifest gives this model the interface a role's code expects (`what`
+    /// names that code in the error: "an embedder").
+    pub fn expect_interface(
+        &self,
+        interface: crate::manifest::Interface,
+        what: &str,
+    ) -> Result<()> {
+        if self.entry.interface == interface {
+            Ok(())
+        } else {
+            Err(FaceError::Model {
+                role: self.role.key().to_owned(),
+                path: self.origin.to_string().into(),
+                reason: format!("interface `{}` is not {what}", self.entry.interface.name()),
+            })
+        }
+    }
+
     /// Checks that the declared input matches `expected` (−1 in either matches anything);
     /// used at load to refuse a model whose interface is not the one its manifest claims.
     pub fn expect_input(&self, expected: &[i64]) -> Result<()> {

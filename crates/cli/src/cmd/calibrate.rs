@@ -10,23 +10,14 @@ use facekiosk_face::matching::{Calibration, CalibrationSet};
 use crate::args::CalibrateArgs;
 use crate::cmd::engine;
 use crate::config::KioskConfig;
-use crate::labelled::{
-    analyse_set, embedding_options, identities, labels_path, pair_scores, read_labels,
-};
+use crate::labelled::{embed_and_pair, identities, labels_path, read_labels};
 use crate::output::{Outcome, Output};
 
 /// Runs `calibrate`.
 pub fn run(config: &KioskConfig, args: &CalibrateArgs, out: &Output) -> anyhow::Result<Outcome> {
     let engine = engine(config)?;
     let labels = read_labels(&labels_path(&args.set, args.labels.as_deref())?)?;
-    let set = analyse_set(
-        &engine,
-        &args.set,
-        &labels,
-        &embedding_options(&engine),
-        "embedding",
-    );
-    let (genuine, impostor) = pair_scores(&set);
+    let (set, genuine, impostor) = embed_and_pair(&engine, &args.set, &labels);
     if genuine.is_empty() || impostor.len() < 20 {
         bail!(
             "{} gives {} genuine and {} impostor pairs; calibration needs at least 1 and 20",

@@ -16,7 +16,7 @@ use crate::args::EvalArgs;
 use crate::cmd::engine;
 use crate::config::KioskConfig;
 use crate::labelled::{
-    Analysed, analyse_set, embedding_options, identities, labels_path, pair_scores, read_labels,
+    Analysed, analyse_set, embed_and_pair, identities, labels_path, read_labels,
 };
 use crate::output::{Outcome, Output};
 
@@ -58,14 +58,7 @@ pub fn run(config: &KioskConfig, args: &EvalArgs, out: &Output) -> anyhow::Resul
     let engine = engine(config)?;
     let labels = read_labels(&labels_path(&args.set, args.labels.as_deref())?)?;
     let started = Instant::now();
-    let set = analyse_set(
-        &engine,
-        &args.set,
-        &labels,
-        &embedding_options(&engine),
-        "embedding",
-    );
-    let (genuine, impostor) = pair_scores(&set);
+    let (set, genuine, impostor) = embed_and_pair(&engine, &args.set, &labels);
     let metrics = verification_metrics(&genuine, &impostor);
     let (calibration, origin) = engine.calibration();
     let levels = calibration
