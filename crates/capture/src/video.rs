@@ -14,6 +14,9 @@ use crate::{CaptureError, CaptureOptions, Frame, FrameSource, SourceInfo, Source
 
 /// Largest frame accepted from a file, bytes (a corrupt length must not allocate gigabytes).
 const MAX_FRAME_BYTES: u64 = 64 << 20;
+/// Most frames indexed in an AVI (10 hours at 15 frames/s): a file of millions of tiny chunks
+/// must not grow the index without end.
+const MAX_AVI_FRAMES: usize = 540_000;
 
 enum Reader {
     /// Frame chunks of an AVI: (offset, length) in the file.
@@ -68,36 +71,37 @@ impl VideoSource {
         let n = read_up_to(&mut file, &mut magic).map_err(io(path))?;
         file.seek(SeekFrom::Start(0)).map_err(io(path))?;
         let magic = &magic[..n];
-        let (reader, fps, frames) =
-            if magic.starts_with(b"RIFF") && magic.get(8..12) == Some(b"AVI ") {
-                let (chunks, fps) = parse_avi(&mut file, len)
-                    .map_err(|e| CaptureError::Invalid(format!("{}: {e}", path.display())))?;
-                let frames = chunks.len() as u64;
-                (
-                    Reader::Avi { file, chunks },
-                    fps.unwrap_or(options.default_fps),
-                    Some(frames),
-                )
-            } else if magic.starts_with(&[0xFF, 0xD8]) {
-                (
-                    Reader::Mjpeg {
-                        reader: BufReader::new(file),
-                    },
-                    options.default_fps,
-                    None,
-                )
-            } else if magic.starts_with(b"YUV4MPEG2") {
-                let mut reader = BufReader::new(file);
-                let format = yuv::Y4mFormat::read_header(&mut reader)
-                    .map_err(|e| CaptureError::Invalid(format!("{}: {e}", path.display())))?;
-                let fps = format.fps.unwrap_or(options.default_fps);
-                (Reader::Y4m { reader, format }, fps, None)
-            } else {
-                return Err(CaptureError::Invalid(format!(
-                    "{}: not a supported video (MJPEG in AVI, raw MJPEG or Y4M)",
-                    path.display()
-                )));
-            };
+        let (reader, fps, frames) = if magic.starts_with(b"RIFF")
+            && magic.get(8..12) == Some(b"AVI ")
+        {
+            let (chunks, fps) = parse_avi(&mut file, len)
+                .map_err(|e| CaptureError::Invalid(format!("{}: {e}", path.display())))?;
+            let frames = chunks.len() as u64;
+            (
+                Reader::Avi { file, chunks },
+                fps.unwrap_or(options.default_fps),
+                Some(frames),
+            )
+        } else if magic.starts_with(&[0xFF, 0xD8]) {
+            (
+                Reader::Mjpeg {
+                    reader: BufReader::new(file),
+                },
+                options.default_fps,
+                None,
+            )
+        } else if magic.starts_with(b"YUV4MPEG2") {
+            let mut reader = BufReader::new(file);
+            let format = yuv::Y4mFormat::read_header(&mut reader, options.decode.max_megapixels)
+                .map_err(|e| CaptureError::Invalid(format!("{}: {e}", path.display())))?;
+            let fps = format.fps.unwrap_or(options.default_fps);
+            (Reader::Y4m { reader, format }, fps, None)
+        } else {
+            return Err(CaptureError::Invalid(format!(
+                "{}: not a supported video (MJPEG in AVI, raw MJPEG or Y4M)",
+                path.display()
+            )));
+        };
         Ok(Self {
             path: path.to_path_buf(),
             reader,
@@ -255,6 +259,9 @@ fn parse_avi(file: &mut File, len: u64) -> Result<AviIndex, String> {
                     && size > 0
                     && size <= MAX_FRAME_BYTES =>
                 {
+                    if chunks.len() >= MAX_AVI_FRAMES {
+                        return Err(format!("the AVI holds more than {MAX_AVI_FRAMES} frames"));
+                    }
                     chunks.push((body, size as u32));
                 }
                 _ => {}
@@ -314,6 +321,9 @@ fn next_jpeg(r: &mut impl BufRead) -> Result<Option<Vec<u8>>, String> {
             return Err("malformed JPEG segment length".to_owned());
         }
         out.extend_from_slice(&len.to_be_bytes());
+        if out.len() as u64 + u64::from(len) > MAX_FRAME_BYTES {
+            return Err("a frame is larger than 64 MB".to_owned());
+        }
         let mut seg = vec![0u8; usize::from(len) - 2];
         r.read_exact(&mut seg)
             .map_err(|_| "the stream ends inside a frame (truncated)".to_owned())?;

@@ -61,7 +61,7 @@ pub struct Y4mFormat {
 
 impl Y4mFormat {
     /// Parses the `YUV4MPEG2 …` header line.
-    pub fn read_header(r: &mut impl BufRead) -> Result<Self, String> {
+    pub fn read_header(r: &mut impl BufRead, max_megapixels: u32) -> Result<Self, String> {
         let mut line = Vec::new();
         r.take(1024)
             .read_until(b'\n', &mut line)
@@ -73,11 +73,13 @@ impl Y4mFormat {
         }
         let (mut width, mut height, mut fps, mut chroma) = (0u32, 0u32, None, Chroma::C420);
         for p in parts {
-            let (tag, value) = p.split_at(1);
+            let mut chars = p.chars();
+            let tag = chars.next().unwrap_or(' ');
+            let value = chars.as_str();
             match tag {
-                "W" => width = value.parse().map_err(|_| format!("bad width `{value}`"))?,
-                "H" => height = value.parse().map_err(|_| format!("bad height `{value}`"))?,
-                "F" => {
+                'W' => width = value.parse().map_err(|_| format!("bad width `{value}`"))?,
+                'H' => height = value.parse().map_err(|_| format!("bad height `{value}`"))?,
+                'F' => {
                     let (n, d) = value
                         .split_once(':')
                         .ok_or_else(|| format!("bad frame rate `{value}`"))?;
@@ -86,7 +88,7 @@ impl Y4mFormat {
                         fps = Some(n / d);
                     }
                 }
-                "C" => {
+                'C' => {
                     chroma = match value {
                         "420" | "420jpeg" | "420paldv" | "420mpeg2" => Chroma::C420,
                         "422" => Chroma::C422,
@@ -104,6 +106,11 @@ impl Y4mFormat {
         }
         if width == 0 || height == 0 || width > 16384 || height > 16384 {
             return Err(format!("bad frame size {width}x{height}"));
+        }
+        if u64::from(width) * u64::from(height) > u64::from(max_megapixels) * 1_000_000 {
+            return Err(format!(
+                "frames of {width}x{height} are over the limit of {max_megapixels} MP"
+            ));
         }
         Ok(Self {
             width,
@@ -176,6 +183,22 @@ mod tests {
         assert_eq!(ycbcr_to_rgb(235, 128, 128), [255, 255, 255]);
         let [r, g, b] = ycbcr_to_rgb(81, 90, 240); // pure red in BT.601
         assert!(r > 240 && g < 20 && b < 20, "{r} {g} {b}");
+    }
+
+    #[test]
+    fn hostile_headers_are_errors() {
+        // An unknown multi-byte tag is ignored, as Y4M allows, and never panics.
+        let mut r = std::io::Cursor::new(&b"YUV4MPEG2 W8 H4 \xc3\xa9\n"[..]);
+        assert_eq!(Y4mFormat::read_header(&mut r, 50).unwrap().width, 8);
+        for header in [
+            &b"YUV4MPEG2 \xff\xfe\n"[..],
+            b"YUV4MPEG2 W0 H4\n",
+            b"YUV4MPEG2 W16384 H16384 C444\n",
+            b"YUV4MPEG2 W8 H4 C420p10\n",
+        ] {
+            let mut r = std::io::Cursor::new(header);
+            assert!(Y4mFormat::read_header(&mut r, 50).is_err(), "{header:?}");
+        }
     }
 
     #[test]

@@ -119,7 +119,10 @@ impl Run<'_> {
         // Files run on their own time line; cameras on the wall clock.
         let clock = |ts: u64| if file { start_wall + ts } else { unix_ms() };
         let mut last_now = start_wall;
-        let live = self.engine.live_options();
+        // Every frame with a face is embedded, good or not: during the challenges the session
+        // checks on every frame that the face is still the person captured.
+        let mut live = self.engine.live_options();
+        live.embed = facekiosk_face::engine::EmbedWhen::Always;
         while !session.is_finished() {
             let frame_started = Instant::now();
             let (now, input) = match source.next_frame() {
@@ -130,10 +133,20 @@ impl Run<'_> {
                             std::thread::sleep(wait);
                         }
                     }
-                    let analysis = self.engine.analyze(&frame.image, &live)?;
-                    let image = keep_image.then(|| Arc::new(frame.image));
-                    let obs = FrameObservation::from_analysis(analysis, image);
-                    (clock(frame.timestamp_ms), Input::Frame(Box::new(obs)))
+                    let now = clock(frame.timestamp_ms);
+                    match self.engine.analyze(&frame.image, &live) {
+                        Ok(analysis) => {
+                            let image = keep_image.then(|| Arc::new(frame.image));
+                            let obs = FrameObservation::from_analysis(analysis, image);
+                            (now, Input::Frame(Box::new(obs)))
+                        }
+                        // The models failed: the session ends with MODEL_ERROR (and its
+                        // trace, error and finally), not with a bare error of this loop.
+                        Err(e) => (
+                            now,
+                            Input::Fail(OperationError::new(ErrorCode::ModelError, e.to_string())),
+                        ),
+                    }
                 }
                 Err(CaptureError::CorruptFrame { index, reason }) => {
                     let now = if file { last_now } else { unix_ms() };
@@ -146,7 +159,10 @@ impl Run<'_> {
                     self.wait_for_camera(&mut session, source, reporter, start_wall, &mut outcome);
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => (
+                    if file { last_now } else { unix_ms() },
+                    Input::Fail(media_error(&e)),
+                ),
                 Ok(None) => {
                     // The clip ended before the session did: as a camera that is gone.
                     let err = OperationError::new(
@@ -199,8 +215,13 @@ impl Run<'_> {
         while !session.is_finished() {
             std::thread::sleep(Duration::from_millis(500));
             let now = unix_ms();
-            let back = source.reconnect().is_ok();
-            let ev = session.handle(now, if back { Input::CameraBack } else { Input::Tick });
+            let (back, input) = match source.reconnect() {
+                Ok(()) => (true, Input::CameraBack),
+                // Came back as something it must not be (a virtual camera): the session ends.
+                Err(e @ CaptureError::VirtualCamera(_)) => (false, Input::Fail(media_error(&e))),
+                Err(_) => (false, Input::Tick),
+            };
+            let ev = session.handle(now, input);
             dispatch(reporter, now.saturating_sub(start_wall), ev, outcome);
             if back {
                 return;

@@ -160,7 +160,19 @@ impl KioskIdentity {
     /// A new identity with one fresh key. The id is `kiosk-` and 12 random hex digits unless given.
     pub fn generate(kiosk_id: Option<String>, now_s: u64) -> Result<Self, IdentityError> {
         let id = match kiosk_id {
-            Some(id) => id,
+            Some(id) => {
+                if id.is_empty()
+                    || !id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    return Err(IdentityError::Store {
+                        path: PathBuf::new(),
+                        reason: format!("kiosk id `{id}` must be letters, digits, `-` or `_`"),
+                    });
+                }
+                id
+            }
             None => {
                 let b: [u8; 6] = random_bytes()?;
                 format!(
@@ -502,13 +514,13 @@ impl KeyStore {
         for (i, k) in identity.keys.iter().enumerate() {
             let file = format!("key-{}.pem", i + 1);
             let path = self.dir.join(&file);
-            if !path.exists() {
-                let pem = k
-                    .key
-                    .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-                    .map_err(|e| IdentityError::Sign(e.to_string()))?;
-                write_private(&path, pem.as_bytes())?;
-            }
+            // Always written (atomically): a file left by an earlier, interrupted identity must
+            // never be paired with this one's index.
+            let pem = k
+                .key
+                .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .map_err(|e| IdentityError::Sign(e.to_string()))?;
+            write_private(&path, pem.as_bytes())?;
             stored.push(StoredKey {
                 kid: k.kid.clone(),
                 file,
@@ -728,6 +740,22 @@ mod tests {
             let err = store.load().unwrap_err().to_string();
             assert!(err.contains("chmod 600"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_stale_key_file_is_never_paired_with_a_new_identity() {
+        // Review finding: a crash after writing key-1.pem but before identity.toml used to leave
+        // the old key on disk while the new identity signed with another one.
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::new(dir.path());
+        let stale = KioskIdentity::from_seed("kiosk-stale", [3; 32], 0);
+        store.save(&stale).unwrap();
+        std::fs::remove_file(dir.path().join(STORE_FILE)).unwrap();
+        let (fresh, created) = store.load_or_create(10).unwrap();
+        assert!(created);
+        let back = store.load().unwrap();
+        assert_eq!(back.current().public_x(), fresh.current().public_x());
+        assert_ne!(back.current().public_x(), stale.current().public_x());
     }
 
     #[test]

@@ -106,6 +106,10 @@ impl ChallengeRun {
 
     /// Feeds one frame (`signals` is `None` when the frame had no usable face).
     pub fn update(&mut self, now: u64, signals: Option<&LivenessSignals>) -> Progress {
+        // A frame at or after the deadline is too late, whatever it shows.
+        if now >= self.deadline {
+            return Progress::Done(ChallengeOutcome::TimedOut);
+        }
         if let Some(s) = signals {
             let hit = match self.kind {
                 ChallengeKind::Blink => match self.blink.update(now, s.mean_ear()) {
@@ -129,9 +133,6 @@ impl ChallengeRun {
             }
         } else {
             self.streak = 0;
-        }
-        if now >= self.deadline {
-            return Progress::Done(ChallengeOutcome::TimedOut);
         }
         Progress::Pending
     }

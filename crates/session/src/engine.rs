@@ -99,6 +99,9 @@ pub enum Input {
     CameraBack,
     /// Time passed without a frame (lets timeouts fire when the camera is silent).
     Tick,
+    /// The caller cannot go on (a model failed, the camera became busy or virtual): the
+    /// session ends with this error.
+    Fail(OperationError),
 }
 
 /// What the session tells the caller.
@@ -197,6 +200,8 @@ enum Phase {
 #[derive(Clone, Debug)]
 struct Attempt {
     candidates: Vec<Candidate>,
+    /// The last challenge frame's face: its box and landmark subset (for jump detection).
+    last_track: Option<TrackPoint>,
     parallax: ParallaxTracker,
     challenges: Vec<ChallengeClaim>,
     three_d: Option<ThreeDClaim>,
@@ -207,6 +212,7 @@ impl Attempt {
     fn new() -> Self {
         Self {
             candidates: Vec::new(),
+            last_track: None,
             parallax: ParallaxTracker::new(ParallaxConfig::default()),
             challenges: Vec::new(),
             three_d: None,
@@ -219,7 +225,41 @@ impl Attempt {
             .iter()
             .max_by(|a, b| a.rank.total_cmp(&b.rank))
     }
+
+    /// Records a challenge frame's face and says whether it jumped from the last one: its
+    /// centre moved more than half a face width, or its landmarks changed more than a plane's
+    /// motion and a head's parallax between two frames can explain.
+    fn track_jumps(&mut self, face: &crate::observation::FaceObservation) -> bool {
+        let current = (face.bbox, face.parallax.clone());
+        let Some((last_box, last_pts)) = self.last_track.replace(current) else {
+            return false;
+        };
+        let width = last_box.width.max(face.bbox.width).max(1.0);
+        if last_box.center().distance(face.bbox.center()) > MAX_TRACK_STEP * width {
+            return true;
+        }
+        match (last_pts, &face.parallax) {
+            (Some((a, eyes)), Some((b, _))) if a.len() == b.len() => {
+                facekiosk_face::liveness::planar_residual(&a, b, eyes)
+                    .is_some_and(|r| r > MAX_TRACK_RESIDUAL)
+            }
+            _ => false,
+        }
+    }
 }
+
+/// A challenge frame's face, as the jump check remembers it: its box and its landmark subset
+/// with the eye distance.
+type TrackPoint = (
+    BoundingBox,
+    Option<(Vec<facekiosk_face::geometry::Point>, f32)>,
+);
+
+/// Largest move of the face centre between two challenge frames, in face widths.
+const MAX_TRACK_STEP: f32 = 0.5;
+/// Largest landmark change between two challenge frames beyond a plane's motion, in eye
+/// distances (a head turning 10° in one frame stays well under it).
+const MAX_TRACK_RESIDUAL: f32 = 0.15;
 
 /// One face session.
 #[derive(Debug)]
@@ -293,6 +333,16 @@ impl Session {
             session.finish_error(now, e, &mut ev);
             return (session, ev);
         }
+        if let Some(deadline) = session.settings.options.deadline
+            && now >= deadline
+        {
+            let e = OperationError::new(
+                ErrorCode::SessionExpiredOrNotFound,
+                "the session expired before it started",
+            );
+            session.finish_error(now, e, &mut ev);
+            return (session, ev);
+        }
         ev.push(session.trace(now, TraceEventKind::Start, TraceStatus::Success, None, None));
         for w in warnings {
             ev.push(session.trace(
@@ -329,10 +379,17 @@ impl Session {
         if self.finished {
             return ev;
         }
-        if matches!(input, Input::Cancel) {
-            let e = OperationError::new(ErrorCode::UserCancel, "the session was cancelled");
-            self.finish_error(now, e, &mut ev);
-            return ev;
+        match input {
+            Input::Cancel => {
+                let e = OperationError::new(ErrorCode::UserCancel, "the session was cancelled");
+                self.finish_error(now, e, &mut ev);
+                return ev;
+            }
+            Input::Fail(e) => {
+                self.finish_error(now, e, &mut ev);
+                return ev;
+            }
+            _ => {}
         }
         if let Some(deadline) = self.settings.options.deadline
             && now >= deadline
@@ -364,6 +421,14 @@ impl Session {
         }
         match input {
             Input::CameraLost(error) => {
+                if matches!(self.phase, Phase::Challenges { .. }) {
+                    // Losing the camera must not be a free way out of a challenge (to redraw
+                    // the challenges, or to escape a time-out): it costs the attempt.
+                    self.attempt_failed(now, FailureKind::Liveness, "CAMERA_LOST", None, &mut ev);
+                    if self.finished {
+                        return ev;
+                    }
+                }
                 let message = error.message.clone();
                 ev.push(self.trace(
                     now,
@@ -393,7 +458,7 @@ impl Session {
                 }
             }
             Input::Frame(obs) => self.frame(now, *obs, &mut ev),
-            Input::Tick | Input::CameraBack | Input::Cancel => {}
+            Input::Tick | Input::CameraBack | Input::Cancel | Input::Fail(_) => {}
         }
         if self.finished {
             return ev;
@@ -462,7 +527,6 @@ impl Session {
 
     fn positioning(&mut self, now: u64, obs: FrameObservation, ev: &mut Vec<Event>) {
         if let Some(c) = Self::candidate(&obs) {
-            self.add_frontal(&obs);
             self.attempt.candidates = vec![c];
             self.phase = Phase::HoldStill {
                 since: now,
@@ -493,7 +557,6 @@ impl Session {
                 let moved = self.attempt.candidates.first().is_some_and(|first| {
                     first.bbox.center().distance(c.bbox.center()) > 0.15 * first.bbox.width.max(1.0)
                 });
-                self.add_frontal(&obs);
                 if moved {
                     // The person moved: the capture starts over from this frame.
                     self.attempt.candidates = vec![c];
@@ -523,16 +586,6 @@ impl Session {
                     };
                 }
             }
-        }
-    }
-
-    fn add_frontal(&mut self, obs: &FrameObservation) {
-        if let Some(face) = &obs.face
-            && let (Some((pts, eyes)), Some(sig)) = (&face.parallax, &face.signals)
-        {
-            self.attempt
-                .parallax
-                .add_points(pts.clone(), sig.pose.yaw, *eyes);
         }
     }
 
@@ -607,12 +660,14 @@ impl Session {
         else {
             return;
         };
-        let usable = obs.face.as_ref().filter(|_| obs.faces == 1);
+        // Faces that count: a small face far behind (a poster, a passer-by) does not.
+        let crowded = obs.quality.issues.contains(&QualityIssue::MultipleFaces);
+        let usable = obs.face.as_ref().filter(|_| !crowded);
         let progress = match usable {
             None => {
                 let since = *lost_since.get_or_insert(now);
                 if now.saturating_sub(since) >= self.ctx.policy.face_lost_ms {
-                    let detail = if obs.faces > 1 {
+                    let detail = if crowded {
                         "MULTIPLE_FACES"
                     } else {
                         "FACE_LOST"
@@ -624,11 +679,17 @@ impl Session {
             }
             Some(face) => {
                 *lost_since = None;
-                // The person doing the challenges must be the person captured.
+                // The person doing the challenges must be the person captured …
                 if let (Some(e), Some(best)) = (&face.embedding, self.attempt.best())
                     && e.similarity(&best.embedding) < continuity
                 {
                     self.attempt_failed(now, FailureKind::Liveness, "FACE_CHANGED", None, ev);
+                    return;
+                }
+                // … and the face must move as one track: no jump between two frames (a photo
+                // swapped for another, or for an accomplice).
+                if self.attempt.track_jumps(face) {
+                    self.attempt_failed(now, FailureKind::Liveness, "FACE_JUMPED", None, ev);
                     return;
                 }
                 if let (Some((pts, eyes)), Some(sig)) = (&face.parallax, &face.signals) {
@@ -897,7 +958,7 @@ impl Session {
     fn claims(&mut self, now: u64, status: SessionStatus, verified: bool) -> ResultClaims {
         let opts = &self.settings.options;
         let decided = self.decided.as_ref();
-        let deciding = self.attempts.iter().rev().find(|a| a.score.is_some());
+        let deciding = self.attempts.last();
         let min = self.settings.minimum_level;
         let level_info = self.ctx.calibration.levels.get(usize::from(min.get()) - 1);
         let best = decided.and_then(Attempt::best);
@@ -939,7 +1000,7 @@ impl Session {
             sub: opts.session_id.clone(),
             session_id: opts.session_id.clone(),
             iat: now / 1000,
-            exp: now / 1000 + self.ctx.policy.result_ttl_s,
+            exp: (now / 1000).saturating_add(self.ctx.policy.result_ttl_s),
             status: status.as_str().to_owned(),
             is_verified: verified,
             r#match: MatchClaim {

@@ -211,6 +211,40 @@ impl Default for SessionPolicy {
     }
 }
 
+impl SessionPolicy {
+    /// Checks the kiosk's settings: values that would make liveness trivial or a session
+    /// impossible are refused.
+    pub fn check(&self) -> Result<(), String> {
+        let bad = |key: &str, v: String, range: &str| {
+            Err(format!("session.{key} = {v} is outside {range}"))
+        };
+        if !(5.0..=60.0).contains(&self.turn_degrees) {
+            return bad("turn_degrees", self.turn_degrees.to_string(), "5-60");
+        }
+        if self.hold_still_frames == 0 || self.hold_still_frames > 60 {
+            return bad(
+                "hold_still_frames",
+                self.hold_still_frames.to_string(),
+                "1-60",
+            );
+        }
+        if !(1000..=60_000).contains(&self.challenge_timeout_ms) {
+            return bad(
+                "challenge_timeout_ms",
+                self.challenge_timeout_ms.to_string(),
+                "1000-60000",
+            );
+        }
+        if self.hint_hold_ms > 5000 {
+            return bad("hint_hold_ms", self.hint_hold_ms.to_string(), "0-5000");
+        }
+        if self.result_ttl_s < 60 {
+            return bad("result_ttl_s", self.result_ttl_s.to_string(), "60 or more");
+        }
+        Ok(())
+    }
+}
+
 /// Options after validation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -234,6 +268,7 @@ pub fn validate(
     passive_model_installed: bool,
 ) -> Result<(Settings, Vec<String>), OperationError> {
     let invalid = |m: String| OperationError::new(ErrorCode::InvalidConfig, m);
+    policy.check().map_err(invalid)?;
     let mut warnings = Vec::new();
     if options.session_id.trim().is_empty() {
         return Err(invalid("sessionId is required".to_owned()));

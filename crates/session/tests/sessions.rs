@@ -410,3 +410,138 @@ fn max_attempts_outside_one_to_three_are_clamped_with_a_warning() {
     assert!(t.contains("maxAttempts 9 is outside 1-3; using 3"), "{t}");
     assert!(!s.finished());
 }
+
+/// Runs until a challenge is on screen.
+fn until_challenge(s: &mut Script) {
+    for _ in 0..60 {
+        if s.challenge.is_some() || s.finished() {
+            return;
+        }
+        s.perform(Face::genuine(), 1);
+    }
+}
+
+#[test]
+fn losing_the_camera_during_a_challenge_costs_the_attempt() {
+    // Review finding: unplugging the camera must not redraw the challenges for free.
+    let mut s = Script::start(
+        SessionOptions {
+            max_attempts: 1,
+            ..options()
+        },
+        context(SessionPolicy::default(), false),
+    );
+    until_challenge(&mut s);
+    assert!(s.challenge.is_some());
+    s.feed(Input::CameraLost(OperationError::new(
+        ErrorCode::MediaNotFoundError,
+        "unplugged",
+    )));
+    let err = last_error(&s).expect("the session ended");
+    assert_eq!(err.code, ErrorCode::SessionInvalidatedLivenessFailed);
+    assert!(err.message.unwrap().contains("CAMERA_LOST"));
+}
+
+#[test]
+fn a_face_that_jumps_during_the_challenges_fails_liveness() {
+    let mut s = Script::start(
+        SessionOptions {
+            max_attempts: 1,
+            ..options()
+        },
+        context(SessionPolicy::default(), false),
+    );
+    until_challenge(&mut s);
+    s.feed(Face::genuine().frame());
+    // The same face, suddenly elsewhere: a photo swapped, or another person stepping in.
+    let Input::Frame(mut obs) = Face::genuine().frame() else {
+        unreachable!()
+    };
+    if let Some(f) = obs.face.as_mut() {
+        f.bbox.x += 250.0;
+    }
+    s.feed(Input::Frame(obs));
+    let err = last_error(&s).expect("the session ended");
+    assert!(
+        err.message.unwrap().contains("FACE_JUMPED"),
+        "{}",
+        s.transcript()
+    );
+}
+
+#[test]
+fn a_small_face_in_the_background_does_not_fail_the_challenges() {
+    let mut s = active();
+    let two = || {
+        let Input::Frame(mut obs) = Face::genuine().frame() else {
+            unreachable!()
+        };
+        obs.faces = 2; // a poster far behind: counted by the detector, not by the quality gate
+        Input::Frame(obs)
+    };
+    let mut frames = 0;
+    while !s.finished() && frames < 300 {
+        frames += 1;
+        let input = match s.challenge {
+            None => two(),
+            Some(c) => {
+                s.step += 1;
+                let mut f = act(Face::genuine(), c.kind, s.step);
+                s.yaw += (f.yaw - s.yaw).clamp(-8.0, 8.0);
+                f.yaw = s.yaw;
+                let Input::Frame(mut obs) = f.frame() else {
+                    unreachable!()
+                };
+                obs.faces = 2;
+                Input::Frame(obs)
+            }
+        };
+        s.feed(input);
+    }
+    assert_eq!(s.ends(), (1, 0, 1), "{}", s.transcript());
+}
+
+#[test]
+fn the_caller_can_end_the_session_with_an_error() {
+    let mut s = active();
+    s.frames(3, || Face::genuine().frame());
+    s.feed(Input::Fail(OperationError::new(
+        ErrorCode::ModelError,
+        "the embedder failed",
+    )));
+    assert_eq!(s.ends(), (0, 1, 1));
+    assert_eq!(last_error(&s).unwrap().code, ErrorCode::ModelError);
+}
+
+#[test]
+fn kiosk_settings_that_would_make_liveness_trivial_are_refused() {
+    let s = Script::start(
+        options(),
+        context(
+            SessionPolicy {
+                turn_degrees: 0.0,
+                ..SessionPolicy::default()
+            },
+            false,
+        ),
+    );
+    let err = last_error(&s).unwrap();
+    assert_eq!(err.code, ErrorCode::InvalidConfig);
+    assert!(err.message.unwrap().contains("turn_degrees"));
+}
+
+#[test]
+fn a_session_past_its_deadline_does_not_start() {
+    let s = Script::start(
+        SessionOptions {
+            deadline: Some(T0 - 1),
+            ..options()
+        },
+        context(SessionPolicy::default(), false),
+    );
+    assert_eq!(
+        last_error(&s).unwrap().code,
+        ErrorCode::SessionExpiredOrNotFound
+    );
+    assert_eq!(s.ends(), (0, 1, 1));
+}

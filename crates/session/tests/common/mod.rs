@@ -243,6 +243,8 @@ pub struct Script {
     pub challenge: Option<ChallengePrompt>,
     /// Frames since the current challenge was shown (for the performer).
     pub step: u32,
+    /// The performer's head yaw: it turns at most 8° per frame, as a head does.
+    pub yaw: f32,
 }
 
 impl Script {
@@ -254,6 +256,7 @@ impl Script {
             events: Vec::new(),
             challenge: None,
             step: 0,
+            yaw: 0.0,
         };
         s.record(ev);
         s
@@ -300,13 +303,17 @@ impl Script {
             if self.session.is_finished() {
                 return;
             }
-            let f = match self.challenge {
+            let mut f = match self.challenge {
                 None => face,
                 Some(c) => {
                     self.step += 1;
                     act(face, c.kind, self.step)
                 }
             };
+            // Move towards the pose asked for, 8° per frame at most.
+            let target = f.yaw;
+            self.yaw += (target - self.yaw).clamp(-8.0, 8.0);
+            f.yaw = self.yaw;
             self.feed(f.frame());
         }
     }
@@ -411,18 +418,12 @@ fn redact(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-/// What a live person (or a photo) shows at `step` frames into a challenge.
+/// What a live person (or a photo) aims for at `step` frames into a challenge (the performer
+/// then moves the head there at a human pace).
 pub fn act(face: Face, kind: ChallengeKind, step: u32) -> Face {
-    let ramp = (step as f32 * 8.0).min(28.0);
     match kind {
-        ChallengeKind::TurnLeft => Face {
-            yaw: ramp.min(24.0),
-            ..face
-        },
-        ChallengeKind::TurnRight => Face {
-            yaw: -ramp.min(24.0),
-            ..face
-        },
+        ChallengeKind::TurnLeft => Face { yaw: 24.0, ..face },
+        ChallengeKind::TurnRight => Face { yaw: -24.0, ..face },
         ChallengeKind::Blink => Face {
             ear: if (3..=5).contains(&step) { 0.08 } else { 0.3 },
             ..face
