@@ -240,6 +240,24 @@ fn a_missing_onnx_runtime_is_a_clear_error() {
     );
 }
 
+/// Regression: ONNX Runtime looks for its provider libraries (CUDA, TensorRT) beside the path it
+/// was loaded from, and scripts/setup selects the build with a symlink — loaded through the
+/// symlink, the GPU build could never start CUDA. The library is loaded by its real path.
+#[test]
+fn the_library_is_loaded_by_its_real_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("libonnxruntime.so");
+    let real = std::fs::canonicalize(ort_library()).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = facekiosk(&["--json", "--ort-library", s(&link), "runtime"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["library"], real.to_str().unwrap());
+}
+
 #[test]
 fn an_unavailable_provider_is_an_error_unless_fallback_is_allowed() {
     let out = facekiosk(&["--provider", "cuda", "runtime"]);

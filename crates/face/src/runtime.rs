@@ -414,6 +414,10 @@ fn load_library(explicit: Option<&Path>) -> Result<PathBuf> {
         return Ok(done.clone());
     }
     let path = locate_library(explicit)?;
+    // Load the real file, not a symlink to it: ONNX Runtime looks for its provider libraries
+    // (libonnxruntime_providers_cuda.so, …) beside the path it was loaded from, and
+    // scripts/setup points a symlink at the selected build.
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
     match ort::init_from(&path) {
         Ok(_builder) => {
             let _ = LOADED.set(path.clone());
