@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use facekiosk_capture::{CaptureError, FrameSource, SourceKind};
-use facekiosk_face::engine::FaceEngine;
+use facekiosk_face::engine::{EmbedWhen, FaceEngine};
 use facekiosk_identity::{KioskIdentity, Verified};
 use facekiosk_session::claims::DeviceClaim;
 use facekiosk_session::observation::FrameObservation;
@@ -119,11 +119,15 @@ impl Run<'_> {
         // Files run on their own time line; cameras on the wall clock.
         let clock = |ts: u64| if file { start_wall + ts } else { unix_ms() };
         let mut last_now = start_wall;
-        // Every frame with a face is embedded, good or not: during the challenges the session
-        // checks on every frame that the face is still the person captured.
         let mut live = self.engine.live_options();
-        live.embed = facekiosk_face::engine::EmbedWhen::Always;
         while !session.is_finished() {
+            // During the challenges every frame with a face is embedded, good or not (the
+            // session checks it is still the person captured); otherwise only good frames.
+            live.embed = if session.checks_identity() {
+                EmbedWhen::Always
+            } else {
+                EmbedWhen::IfGood
+            };
             let frame_started = Instant::now();
             let (now, input) = match source.next_frame() {
                 Ok(Some(frame)) => {

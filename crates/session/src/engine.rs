@@ -368,6 +368,12 @@ impl Session {
         self.finished
     }
 
+    /// True while the session checks every frame's face against the person captured (the
+    /// challenges): the caller should then embed every frame with a face, not only good ones.
+    pub fn checks_identity(&self) -> bool {
+        matches!(self.phase, Phase::Challenges { .. })
+    }
+
     /// The hint on screen.
     pub fn hint(&self) -> Option<Hint> {
         self.hints.shown()

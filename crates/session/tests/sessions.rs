@@ -431,8 +431,10 @@ fn losing_the_camera_during_a_challenge_costs_the_attempt() {
         },
         context(SessionPolicy::default(), false),
     );
+    assert!(!s.session.checks_identity());
     until_challenge(&mut s);
     assert!(s.challenge.is_some());
+    assert!(s.session.checks_identity());
     s.feed(Input::CameraLost(OperationError::new(
         ErrorCode::MediaNotFoundError,
         "unplugged",
