@@ -211,6 +211,7 @@ impl FrameSource for CameraSource {
             kind: SourceKind::Camera,
             fps: Some(self.camera.camera_format().frame_rate() as f32),
             frames: None,
+            is_virtual: self.device.is_virtual,
         }
     }
 

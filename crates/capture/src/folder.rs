@@ -58,6 +58,7 @@ impl FrameSource for FolderSource {
             kind: SourceKind::Folder,
             fps: Some(self.fps),
             frames: Some(self.files.len() as u64),
+            is_virtual: false,
         }
     }
 

@@ -21,7 +21,7 @@ use facekiosk_face::decode::DecodeLimits;
 use image::RgbImage;
 
 /// One frame.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Frame {
     /// The picture.
     pub image: RgbImage,
@@ -30,6 +30,17 @@ pub struct Frame {
     /// Its time in the source, ms from the first frame (frame rate × index for files; the
     /// arrival time for a camera).
     pub timestamp_ms: u64,
+}
+
+impl std::fmt::Debug for Frame {
+    // Never the pixels: a frame is biometric data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("size", &(self.image.width(), self.image.height()))
+            .field("index", &self.index)
+            .field("timestamp_ms", &self.timestamp_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What kind of source.
@@ -55,6 +66,8 @@ pub struct SourceInfo {
     pub fps: Option<f32>,
     /// Frames in the source, when known.
     pub frames: Option<u64>,
+    /// True for a virtual camera (only opened where the configuration allows them).
+    pub is_virtual: bool,
 }
 
 /// Why a source failed. The session turns these into `MEDIA_*` errors.

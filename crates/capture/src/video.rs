@@ -136,6 +136,7 @@ impl FrameSource for VideoSource {
             kind: SourceKind::Video,
             fps: Some(self.fps),
             frames: self.frames,
+            is_virtual: false,
         }
     }
 

@@ -221,6 +221,9 @@ pub struct SessionArgs {
     /// filled-white.
     #[arg(long, value_name = "OBFUSCATION")]
     pub audit_image: Option<String>,
+    /// The staff member watching an `attended` session (required for it; in the result).
+    #[arg(long, value_name = "ID")]
+    pub operator: Option<String>,
     /// Play files at their frame rate (default: as fast as the engine goes).
     #[arg(long)]
     pub realtime: bool,

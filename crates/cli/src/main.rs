@@ -8,7 +8,6 @@ mod args;
 mod cmd;
 mod config;
 mod draw;
-mod driver;
 mod labelled;
 mod output;
 mod plot;

@@ -20,6 +20,9 @@ pub struct DecodeLimits {
     pub max_megapixels: u32,
     /// Smallest accepted side, px. Default 32: no face fits in less.
     pub min_side: u32,
+    /// Largest image file read, MB (10⁶ bytes): a bigger file is refused before it is read.
+    /// Default 64.
+    pub max_file_mb: u32,
 }
 
 impl Default for DecodeLimits {
@@ -27,14 +30,29 @@ impl Default for DecodeLimits {
         Self {
             max_megapixels: 50,
             min_side: 32,
+            max_file_mb: 64,
         }
     }
 }
 
 /// Reads and decodes an image file.
 pub fn decode_file(path: &Path, limits: DecodeLimits) -> Result<RgbImage> {
-    let bytes = std::fs::read(path).map_err(|e| FaceError::io(path, e))?;
-    decode(&bytes, limits)
+    decode(&read_file(path, limits)?, limits)
+}
+
+/// Reads an image file whole, after checking its size against `limits.max_file_mb`.
+pub fn read_file(path: &Path, limits: DecodeLimits) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| FaceError::io(path, e))?
+        .len();
+    let max = u64::from(limits.max_file_mb) * 1_000_000;
+    if len > max {
+        return Err(FaceError::Image(ImageError::FileTooLarge {
+            bytes: len,
+            limit_mb: limits.max_file_mb,
+        }));
+    }
+    std::fs::read(path).map_err(|e| FaceError::io(path, e))
 }
 
 /// Decodes an encoded image (JPEG, PNG, WebP, BMP) into 8-bit RGB, upright.

@@ -52,8 +52,13 @@ pub enum AlignmentSource {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaceConfig {
-    /// A models directory whose `manifest.toml` overrides roles of the embedded models.
+    /// A models directory whose `manifest.toml` replaces roles of the embedded models (the
+    /// result of every session lists the roles replaced).
     pub models_dir: Option<PathBuf>,
+    /// The kiosk's installed-models directory (set by the program, not the file): it may only
+    /// add the optional passive-liveness model.
+    #[serde(skip)]
+    pub drop_in_models_dir: Option<PathBuf>,
     /// A calibration file; the embedded one by default.
     pub calibration: Option<PathBuf>,
     /// Detector thresholds.
@@ -74,6 +79,7 @@ impl Default for FaceConfig {
     fn default() -> Self {
         Self {
             models_dir: None,
+            drop_in_models_dir: None,
             calibration: None,
             detector: DetectorConfig::default(),
             detector_range: DetectorRange::default(),
@@ -203,6 +209,7 @@ pub struct FaceEngine {
     passive: Option<PassiveModel>,
     calibration: Calibration,
     calibration_origin: PathBuf,
+    replaced: Vec<Role>,
     config: FaceConfig,
     load_ms: f64,
 }
@@ -238,10 +245,14 @@ impl FaceEngine {
     pub fn load(runtime: &RuntimeConfig, config: &FaceConfig) -> Result<FaceEngine> {
         let started = Instant::now();
         let runtime = Runtime::load(runtime)?;
-        let store = match &config.models_dir {
+        let mut store = match &config.models_dir {
             Some(dir) => ModelStore::with_dir(dir)?,
             None => ModelStore::embedded()?,
         };
+        if let Some(dir) = &config.drop_in_models_dir {
+            store = store.with_drop_in(dir)?;
+        }
+        let replaced = store.replaced_roles();
         let load = |role: Role| -> Result<Option<Model>> {
             store
                 .load(role)?
@@ -287,6 +298,7 @@ impl FaceEngine {
             passive,
             calibration,
             calibration_origin,
+            replaced,
             config: config.clone(),
             load_ms: 0.0,
         };
@@ -370,6 +382,11 @@ impl FaceEngine {
             embed: EmbedWhen::IfGood,
             passive: true,
         }
+    }
+
+    /// The shipped models' roles that the configured models directory replaced.
+    pub fn replaced_roles(&self) -> &[Role] {
+        &self.replaced
     }
 
     /// The calibration in use and where it came from.

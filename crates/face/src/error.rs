@@ -130,6 +130,14 @@ pub enum ImageError {
         /// The configured limit, MP.
         limit_megapixels: u32,
     },
+    /// The file is larger than the configured limit; it was not read.
+    #[error("the file is too large: {bytes} bytes, the limit is {limit_mb} MB")]
+    FileTooLarge {
+        /// The file's size, bytes.
+        bytes: u64,
+        /// The configured limit, MB.
+        limit_mb: u32,
+    },
     /// The image is too small to hold a face.
     #[error("the image is too small: {width}x{height} pixels, at least {min}x{min} are needed")]
     TooSmall {

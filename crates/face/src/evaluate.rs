@@ -326,6 +326,7 @@ pub fn calibrate(
             tail.n, tail.u, tail.sigma, tail.xi
         ),
         levels,
+        file_sha256: String::new(),
     })
 }
 

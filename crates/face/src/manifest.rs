@@ -268,11 +268,19 @@ mod embedded {
     ];
 }
 
-/// The models available to the engine: the embedded set, overlaid by a models directory.
+/// The largest model file read, bytes: anything bigger is not one of ours and is refused before
+/// it is read into memory.
+pub const MAX_MODEL_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The models available to the engine: the embedded set, overlaid by a models directory named
+/// in the configuration (which may replace any role), and by the kiosk's drop-in directory
+/// (where `facekiosk models install` puts models: only the optional passive-liveness model may
+/// come from there, so that dropping files in place never swaps the detector or the embedder).
 #[derive(Clone, Debug, Default)]
 pub struct ModelStore {
     embedded: Option<Manifest>,
     dir: Option<(PathBuf, Manifest)>,
+    drop_in: Option<(PathBuf, Manifest)>,
 }
 
 impl ModelStore {
@@ -285,6 +293,7 @@ impl ModelStore {
             Ok(ModelStore {
                 embedded: Some(manifest),
                 dir: None,
+                drop_in: None,
             })
         }
         #[cfg(not(feature = "embedded-models"))]
@@ -299,14 +308,57 @@ impl ModelStore {
         Ok(store)
     }
 
+    /// Adds the drop-in directory. Its manifest may list only the passive-liveness model; any
+    /// other role there is refused (replacing a shipped model needs `face.models_dir`).
+    pub fn with_drop_in(mut self, dir: &Path) -> Result<ModelStore> {
+        let manifest = Manifest::read_dir(dir)?;
+        if let Some(role) = manifest
+            .entries
+            .keys()
+            .find(|r| **r != Role::PassiveLiveness)
+        {
+            return Err(FaceError::Manifest {
+                path: dir.join(MANIFEST_FILE),
+                reason: format!(
+                    "the installed-models directory may only add the passive liveness model, but it \
+                     lists `{role}`; to replace a shipped model, name its directory explicitly \
+                     (face.models_dir or --models), and the result will say so"
+                ),
+            });
+        }
+        self.drop_in = Some((dir.to_path_buf(), manifest));
+        Ok(self)
+    }
+
     /// The models directory overlaid, if any.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_ref().map(|(d, _)| d.as_path())
     }
 
+    /// The roles the configured models directory takes from the shipped set.
+    pub fn replaced_roles(&self) -> Vec<Role> {
+        let Some((_, m)) = &self.dir else {
+            return Vec::new();
+        };
+        m.entries
+            .keys()
+            .filter(|r| {
+                self.embedded
+                    .as_ref()
+                    .is_some_and(|e| e.entries.contains_key(r))
+            })
+            .copied()
+            .collect()
+    }
+
     /// The entry for `role` and where it would come from, without reading the file.
     pub fn entry(&self, role: Role) -> Option<(&ModelEntry, ModelOrigin)> {
         if let Some((dir, m)) = &self.dir
+            && let Some(e) = m.entries.get(&role)
+        {
+            return Some((e, ModelOrigin::File(dir.join(&e.file))));
+        }
+        if let Some((dir, m)) = &self.drop_in
             && let Some(e) = m.entries.get(&role)
         {
             return Some((e, ModelOrigin::File(dir.join(&e.file))));
@@ -323,13 +375,7 @@ impl ModelStore {
             return Ok(None);
         };
         let bytes: Cow<'static, [u8]> = match &origin {
-            ModelOrigin::File(path) => {
-                Cow::Owned(std::fs::read(path).map_err(|e| FaceError::Model {
-                    role: role.key().to_owned(),
-                    path: path.clone(),
-                    reason: format!("cannot read the file: {e}"),
-                })?)
-            }
+            ModelOrigin::File(path) => Cow::Owned(read_capped(path, role)?),
             ModelOrigin::Embedded => {
                 Cow::Borrowed(embedded_file(&entry.file).ok_or_else(|| FaceError::Model {
                     role: role.key().to_owned(),
@@ -360,6 +406,24 @@ impl ModelStore {
             bytes,
         }))
     }
+}
+
+/// Reads a model file, refusing one larger than [`MAX_MODEL_BYTES`] before reading it.
+fn read_capped(path: &Path, role: Role) -> Result<Vec<u8>> {
+    let bad = |reason: String| FaceError::Model {
+        role: role.key().to_owned(),
+        path: path.to_path_buf(),
+        reason,
+    };
+    let len = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot read the file: {e}")))?
+        .len();
+    if len > MAX_MODEL_BYTES {
+        return Err(bad(format!(
+            "the file is {len} bytes, more than the {MAX_MODEL_BYTES} a model may have"
+        )));
+    }
+    std::fs::read(path).map_err(|e| bad(format!("cannot read the file: {e}")))
 }
 
 #[cfg(feature = "embedded-models")]

@@ -115,6 +115,9 @@ pub struct Calibration {
     pub method: String,
     /// Thresholds for levels 1..=5, ascending.
     pub levels: Vec<LevelThreshold>,
+    /// The sha256 of the file's text as read (set when parsed; not part of the file).
+    #[serde(skip)]
+    pub file_sha256: String,
 }
 
 impl Calibration {
@@ -125,7 +128,8 @@ impl Calibration {
             path: origin.to_path_buf(),
             reason,
         };
-        let cal: Calibration = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let mut cal: Calibration = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        cal.file_sha256 = crate::manifest::sha256_hex(text.as_bytes());
         if cal.schema != 1 {
             return Err(bad(format!(
                 "schema {} is not supported (this build reads 1)",
@@ -167,6 +171,16 @@ impl Calibration {
 
     /// Reads a calibration file.
     pub fn read(path: &Path) -> Result<Calibration> {
+        // A calibration is a few kilobytes; refuse anything huge before reading it.
+        let len = std::fs::metadata(path)
+            .map_err(|e| FaceError::io(path, e))?
+            .len();
+        if len > 1 << 20 {
+            return Err(FaceError::Calibration {
+                path: path.to_path_buf(),
+                reason: format!("the file is {len} bytes; a calibration is at most 1 MiB"),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|e| FaceError::io(path, e))?;
         Calibration::parse(&text, path)
     }

@@ -66,6 +66,28 @@ impl QualityIssue {
     }
 }
 
+impl QualityIssue {
+    /// A plain description for people (an operator reading why a photo was refused).
+    pub fn describe(self) -> &'static str {
+        match self {
+            QualityIssue::NoFace => "no face found",
+            QualityIssue::MultipleFaces => "more than one face",
+            QualityIssue::FaceCutOff => "the face is cut off by the edge of the image",
+            QualityIssue::FaceTooSmall => "the face is too small (too few pixels)",
+            QualityIssue::FaceTooLarge => "the face is too large in the frame",
+            QualityIssue::FaceOffCenter => "the face is far from the centre",
+            QualityIssue::YawOutOfRange => "the head is turned sideways",
+            QualityIssue::PitchOutOfRange => "the head is tilted up or down",
+            QualityIssue::RollOutOfRange => "the head is tilted to one side",
+            QualityIssue::EyesClosed => "the eyes are closed",
+            QualityIssue::TooDark => "the face is too dark",
+            QualityIssue::TooBright => "the face is over-exposed",
+            QualityIssue::Backlit => "the light is behind the person",
+            QualityIssue::Blurry => "the image is blurred",
+        }
+    }
+}
+
 impl std::fmt::Display for QualityIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())

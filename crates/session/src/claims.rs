@@ -1,16 +1,19 @@
 //! The signed result's payload. Every field is documented for integrators in docs/RESULT.md.
 
+use std::collections::BTreeMap;
+
 use facekiosk_face::quality::QualityMetrics;
 use serde::{Deserialize, Serialize};
 
-use crate::challenge::ChallengeOutcome;
-use crate::options::{ChallengeKind, Obfuscation};
+use crate::challenge::{Action, ChallengeOutcome};
+use crate::engine::SessionStatus;
+use crate::options::{ChallengeKind, LivenessMode, Obfuscation};
 
 /// The JWS payload of a session's result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResultClaims {
-    /// Result id (a UUID).
+    /// Result id: a UUID v4 from the operating system's randomness.
     pub jti: String,
     /// The kiosk that signed it.
     pub iss: String,
@@ -23,9 +26,13 @@ pub struct ResultClaims {
     /// Expires at, unix seconds.
     pub exp: u64,
     /// `complete` or `canceled`.
-    pub status: String,
+    pub status: SessionStatus,
     /// True when the face matched at the minimum level and liveness passed.
     pub is_verified: bool,
+    /// True when the frames did not come from a camera (a video file, a folder, the demo): the
+    /// result is signed with an ephemeral test key, never the kiosk's, and proves nothing about
+    /// a person in front of the kiosk.
+    pub test: bool,
     /// The comparison that decided.
     pub r#match: MatchClaim,
     /// The liveness verdict.
@@ -37,6 +44,19 @@ pub struct ResultClaims {
     pub quality: Option<QualityMetrics>,
     /// The kiosk and its setup.
     pub device: DeviceClaim,
+    /// Where the frames came from.
+    pub capture: CaptureClaim,
+    /// What the kiosk allowed and what the session asked for.
+    pub policy: PolicyClaim,
+    /// The models that ran: role → sha256 of the file.
+    pub models: ModelsClaim,
+    /// The match-level calibration in use.
+    pub calibration: CalibrationClaim,
+    /// The reference photo the face was matched against.
+    pub reference: ReferenceClaim,
+    /// The staff member who watched an `attended` session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
     /// The UI language.
     pub lang: String,
     /// Session start, unix ms.
@@ -53,20 +73,49 @@ pub struct ResultClaims {
     pub audit_image: Option<AuditImageClaim>,
 }
 
-/// The comparison of the best frame with the reference.
+/// The comparison with the reference. The face is captured twice, before and after the
+/// challenges; both captures must reach the minimum level, and `score`/`level` are those of the
+/// weaker one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MatchClaim {
-    /// Cosine similarity, −1..1 (absent when no attempt got that far).
+    /// Cosine similarity, −1..1, of the weaker capture (absent when no attempt got that far).
     pub score: Option<f32>,
-    /// The match level reached (1–5), if any.
+    /// The match level reached (1–5) by the weaker capture, if any.
     pub level: Option<u8>,
     /// The level required.
     pub minimum_level: u8,
     /// The similarity the required level needs.
     pub threshold: f32,
-    /// True when the required level's threshold was extrapolated in calibration.
+    /// True when the required level's threshold was extrapolated in calibration, not measured.
     pub level_extrapolated: bool,
+    /// Each capture's own comparison.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<CaptureMatchClaim>,
+}
+
+/// When a capture was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CapturePhase {
+    /// Before the challenges.
+    Before,
+    /// After the challenges.
+    After,
+}
+
+/// One capture's comparison with the reference.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureMatchClaim {
+    /// Before or after the challenges.
+    pub phase: CapturePhase,
+    /// Cosine similarity of the fused embedding with the reference.
+    pub score: f32,
+    /// The level it reached.
+    pub level: Option<u8>,
+    /// Frames fused (the best few by quality).
+    pub frames: usize,
 }
 
 /// One challenge as performed.
@@ -77,8 +126,11 @@ pub struct ChallengeClaim {
     pub r#type: ChallengeKind,
     /// How it went.
     pub outcome: ChallengeOutcome,
-    /// How long it took, ms.
+    /// From the prompt to the end of the challenge, ms (0 when it failed before the prompt).
     pub duration_ms: u64,
+    /// From the prompt to the start of the movement, ms, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_ms: Option<u64>,
 }
 
 /// The liveness verdict.
@@ -88,13 +140,14 @@ pub struct LivenessClaim {
     /// True live, false not live, null not checked (attended sessions).
     pub detected: Option<bool>,
     /// `active`, `passive`, `both` or `attended`.
-    pub method: String,
-    /// A 0..1 score: the passive model's fused probability of a live face, or for active checks
-    /// the 3-D consistency residual scaled to 0..1 (1 = clearly three-dimensional).
+    pub method: LivenessMode,
+    /// The passive model's probability of a live face (0..1, the sigmoid of the mean real−spoof
+    /// logit over the frames fused), when a passive model ran; null otherwise. Active liveness
+    /// is a protocol that passes or fails, not a score.
     pub score: Option<f32>,
     /// The challenges of the deciding attempt.
     pub challenges: Vec<ChallengeClaim>,
-    /// The 3-D consistency check: residual (fraction of the eye distance) and yaw range covered.
+    /// The 3-D consistency check over the head turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub three_d: Option<ThreeDClaim>,
     /// The passive model: mean real−spoof logit over the frames fused.
@@ -109,8 +162,14 @@ pub struct LivenessClaim {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreeDClaim {
-    /// Homography residual / eye distance.
-    pub residual: f32,
+    /// How far a flat plane is from explaining the landmarks' motion: the median, over frame
+    /// pairs, of the homography residual (fraction of the eye distance).
+    pub planar_residual: f32,
+    /// How far a rigid head is from explaining it: the median residual of the head fit (same
+    /// unit). A real head: small; a photo, bent or flat: large relative to the planar one.
+    pub rigid_residual: f32,
+    /// Frame pairs compared.
+    pub pairs: usize,
     /// Yaw covered, degrees.
     pub yaw_range_deg: f32,
     /// The verdict.
@@ -129,23 +188,74 @@ pub struct PassiveClaim {
     pub threshold: f32,
 }
 
+/// Why an attempt failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AttemptFailure {
+    /// The face did not reach the minimum level (or no frame could be matched).
+    NoMatch,
+    /// The liveness check failed (see the liveness reason).
+    LivenessFailed,
+}
+
+/// What exactly failed in a liveness check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LivenessFailure {
+    /// The challenge was not done in time.
+    ChallengeTimeout,
+    /// Another action than the one asked for (the `action` field says which).
+    UnrequestedAction,
+    /// An action before the prompt was shown.
+    ActionBeforePrompt,
+    /// The movement started sooner after the prompt than a person can react.
+    TooEarly,
+    /// No movement started within the reaction time allowed.
+    NoResponse,
+    /// The person did not come back to a neutral, frontal pose between challenges.
+    NotNeutral,
+    /// The face left the view (or could not be measured) during the challenges.
+    FaceLost,
+    /// The face changed between two frames: not the same person, or a jump no head makes.
+    IdentityChanged,
+    /// Too long without a frame during the challenges: the chain of frames is broken.
+    FrameGap,
+    /// The head turned faster than a head turns between two frames.
+    PoseJump,
+    /// A head turn that skipped the poses between neutral and turned (a swapped photo).
+    TurnNotContinuous,
+    /// The head turns did not show a three-dimensional head.
+    #[serde(rename = "NOT_3D")]
+    Not3d,
+    /// The passive model judged the face a presentation attack.
+    PassiveSpoof,
+    /// The camera was lost during the challenges.
+    CameraLost,
+}
+
 /// One attempt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptClaim {
     /// 1-based.
     pub attempt: u8,
-    /// Similarity, when the attempt got to matching.
+    /// Similarity of the weaker capture, when the attempt got to matching.
     pub score: Option<f32>,
     /// Level reached.
     pub level: Option<u8>,
     /// Liveness verdict of the attempt (null: not checked).
     pub liveness: Option<bool>,
-    /// Why it failed (`NO_MATCH`, `LIVENESS_FAILED`, …), null when it succeeded.
-    pub reason: Option<String>,
-    /// The liveness detail (`CHALLENGE_TIMEOUT:BLINK`, `NOT_3D`, `PASSIVE_SPOOF`, `FACE_LOST`, …).
+    /// Why it failed, null when it succeeded.
+    pub reason: Option<AttemptFailure>,
+    /// What failed in the liveness check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_reason: Option<String>,
+    pub liveness_reason: Option<LivenessFailure>,
+    /// The challenge under way when liveness failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<ChallengeKind>,
+    /// The action seen, for `UNREQUESTED_ACTION` and `ACTION_BEFORE_PROMPT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
 }
 
 /// The kiosk.
@@ -160,6 +270,91 @@ pub struct DeviceClaim {
     pub app_version: String,
     /// The execution provider the models ran on (`cpu`, `cuda`, …).
     pub execution_provider: String,
+}
+
+/// What kind of source the frames came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaptureSource {
+    /// A camera.
+    #[default]
+    Camera,
+    /// A video file.
+    File,
+    /// A folder of images.
+    Folder,
+}
+
+/// Where the frames came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureClaim {
+    /// Camera, file or folder.
+    pub source: CaptureSource,
+    /// The camera's name, or the file's or folder's name.
+    pub device: String,
+    /// True when the camera is a virtual one (only where the kiosk allows them).
+    pub r#virtual: bool,
+}
+
+/// The settings that bear on what the result attests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyClaim {
+    /// The kiosk allows `attended` sessions.
+    pub allow_attended: bool,
+    /// The kiosk accepts virtual cameras.
+    pub allow_virtual_camera: bool,
+    /// The liveness mode of the session.
+    pub liveness_mode: LivenessMode,
+    /// Challenges asked per attempt (0 without active liveness).
+    pub challenge_count: usize,
+}
+
+/// The models that ran, role → sha256 (a replaced model is listed under `replaced` too).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelsClaim {
+    /// Role (`detector`, `landmarks`, `embedder`, …) → sha256 of the model file.
+    pub sha256: BTreeMap<String, String>,
+    /// Roles whose shipped model was replaced by the kiosk's configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<String>,
+}
+
+/// The calibration (match-level thresholds) in use.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalibrationClaim {
+    /// sha256 of the calibration file.
+    pub sha256: String,
+    /// The set it was made on.
+    pub set: String,
+    /// Images in that set.
+    pub images: usize,
+    /// Identities in that set.
+    pub identities: usize,
+}
+
+/// Where a reference photo came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceSource {
+    /// The verification API (the integrator's upload or an earlier verified identity).
+    #[default]
+    Api,
+    /// Captured at the kiosk by staff (a walk-in session), or given on the command line.
+    WalkIn,
+}
+
+/// The reference photo.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReferenceClaim {
+    /// sha256 of the photo's bytes, as received.
+    pub sha256: String,
+    /// Where it came from.
+    pub source: ReferenceSource,
 }
 
 /// The audit-trail image.

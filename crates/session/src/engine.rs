@@ -5,45 +5,43 @@
 //! `Success(jws)` or `Error(OperationError)` followed by one `Finally`. It never sleeps, never
 //! reads a clock, never does I/O: the caller drives it.
 //!
-//! Flow of an attempt: *positioning* (guidance until the face is good) → *hold still* (good
-//! frames collected; the sharpest, most frontal one will be matched) → *challenges* (active
-//! liveness, random order, each timed; the 3-D consistency check over the head turns; the face
-//! must stay the same person) → *processing* (match against the reference at the minimum level,
-//! passive liveness fused over the captured frames) → success, or a failed attempt and another,
-//! up to `maxAttempts`.
+//! Flow of an attempt: *positioning* (guidance until the face is good) → *capture before*
+//! (good frames collected while the person holds still) → *challenges* (active liveness: for each,
+//! back to neutral, a random pause, the prompt, the movement; see [`crate::challenge`]) → *3-D
+//! check* over the head turns → *capture after* → *processing* (both captures matched against the
+//! reference at the minimum level; passive liveness fused over the captured frames) → success, or
+//! a failed attempt and another, up to `maxAttempts`. From the end of the first capture to the end
+//! of the last, every frame is chained to the one before it ([`crate::track`]): the face that did
+//! the challenges is the face that was matched.
 
-use std::sync::Arc;
-
-use base64::Engine as _;
-use facekiosk_face::embed::Embedding;
-use facekiosk_face::engine::FrameAnalysis;
-use facekiosk_face::geometry::BoundingBox;
-use facekiosk_face::liveness::{
-    BlinkEvent, LivenessSignals, ParallaxConfig, ParallaxTracker, PassiveScore,
-};
+use facekiosk_face::engine::EmbedWhen;
+use facekiosk_face::liveness::BlinkEvent;
 use facekiosk_face::matching::Calibration;
-use facekiosk_face::quality::{QualityIssue, QualityMetrics};
 use facekiosk_identity::ResultSigner;
-use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::challenge::{ChallengeOutcome, ChallengeRun, Progress, choose};
+use crate::attempt::Attempt;
+use crate::capture::Candidate;
+use crate::challenge::{Action, ChallengeOutcome, ChallengeRun, Progress, choose};
 use crate::claims::{
-    AttemptClaim, AuditImageClaim, ChallengeClaim, DeviceClaim, LivenessClaim, MatchClaim,
-    PassiveClaim, ResultClaims, ThreeDClaim,
+    AttemptClaim, AttemptFailure, CalibrationClaim, CaptureClaim, CaptureMatchClaim, CapturePhase,
+    CaptureSource, ChallengeClaim, DeviceClaim, LivenessFailure, ModelsClaim, PassiveClaim,
+    ThreeDClaim,
 };
 use crate::error::{ErrorCode, OperationError};
 use crate::guidance::{Hint, HintTracker};
-use crate::observation::FrameObservation;
+use crate::observation::{FrameNeeds, FrameObservation};
 use crate::options::{
     ChallengeKind, LivenessMode, SessionOptions, SessionPolicy, Settings, validate,
 };
+use crate::reference::Reference;
 use crate::trace::{TraceCategory, TraceEvent, TraceEventKind, TraceStatus};
+use crate::track::{FaceTrack, TrackLimits};
 
 /// Where a session stands (the API's session statuses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SessionStatus {
     /// Waiting for the person (positioning, capture, challenges).
@@ -124,10 +122,24 @@ pub enum Event {
     Finally,
 }
 
+/// What the result says about where the session ran: the frames' source, the models, the
+/// calibration. Filled by the caller from the capture source and the face engine.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Provenance {
+    /// Where the frames come from.
+    pub capture: CaptureClaim,
+    /// The kiosk accepts virtual cameras (`capture.allow_virtual_camera`).
+    pub allow_virtual_camera: bool,
+    /// The models, role → sha256.
+    pub models: ModelsClaim,
+    /// The calibration's file and set.
+    pub calibration: CalibrationClaim,
+}
+
 /// What a session needs from its kiosk.
 #[derive(Clone, Debug)]
 pub struct SessionContext {
-    /// Signs the result (the kiosk's current key).
+    /// Signs the result: the kiosk's current key for a camera, a test key otherwise.
     pub signer: ResultSigner,
     /// The kiosk's setup, for the result (`kiosk` is filled from the signer).
     pub device: DeviceClaim,
@@ -137,55 +149,56 @@ pub struct SessionContext {
     pub passive_threshold: Option<f32>,
     /// Timings and permissions.
     pub policy: SessionPolicy,
+    /// Source, models and calibration, for the result.
+    pub provenance: Provenance,
 }
 
-/// The reference face from a session's ID photo: exactly one face, good enough to embed.
-pub fn reference_from_analysis(a: &FrameAnalysis) -> Result<Embedding, OperationError> {
-    let invalid = |m: &str| OperationError::new(ErrorCode::InvalidConfig, m);
-    if a.faces.is_empty() {
-        return Err(invalid("the reference photo shows no face"));
-    }
-    if a.quality.issues.contains(&QualityIssue::MultipleFaces) {
-        return Err(invalid(
-            "the reference photo shows more than one face; it must show only the person to verify",
-        ));
-    }
-    a.face
-        .as_ref()
-        .and_then(|f| f.embedding.clone())
-        .ok_or_else(|| invalid("the reference face could not be measured"))
-}
-
-/// Why an attempt failed.
+/// The randomness a session needs, from the caller (the OS's randomness in production, fixed
+/// values in tests): the challenge draws and pauses, and the result id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FailureKind {
-    NoMatch,
-    Liveness,
+pub struct SessionSeed {
+    /// Seeds the challenge order and the pauses.
+    pub challenges: u64,
+    /// The result's `jti` (made a UUID v4).
+    pub result_id: [u8; 16],
 }
 
-#[derive(Clone, Debug)]
-struct Candidate {
-    embedding: Embedding,
-    rank: f32,
-    metrics: Option<QualityMetrics>,
-    bbox: BoundingBox,
-    signals: Option<LivenessSignals>,
-    passive: Option<PassiveScore>,
-    image: Option<Arc<RgbImage>>,
+/// Why an attempt failed (internal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    NoMatch,
+    Liveness {
+        reason: LivenessFailure,
+        challenge: Option<ChallengeKind>,
+        action: Option<Action>,
+    },
+}
+
+impl Failure {
+    fn liveness(reason: LivenessFailure) -> Self {
+        Failure::Liveness {
+            reason,
+            challenge: None,
+            action: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 enum Phase {
     Positioning,
-    HoldStill {
+    CaptureBefore {
         since: u64,
         bad_since: Option<u64>,
     },
     Challenges {
         list: Vec<ChallengeKind>,
         index: usize,
-        run: ChallengeRun,
-        lost_since: Option<u64>,
+        run: Box<ChallengeRun>,
+    },
+    CaptureAfter {
+        since: u64,
+        first_good: Option<u64>,
     },
     AwaitingRetry {
         since: u64,
@@ -197,105 +210,42 @@ enum Phase {
     Done,
 }
 
-#[derive(Clone, Debug)]
-struct Attempt {
-    candidates: Vec<Candidate>,
-    /// The last challenge frame's face: its box and landmark subset (for jump detection).
-    last_track: Option<TrackPoint>,
-    parallax: ParallaxTracker,
-    challenges: Vec<ChallengeClaim>,
-    three_d: Option<ThreeDClaim>,
-    passive: Option<PassiveClaim>,
-}
-
-impl Attempt {
-    fn new() -> Self {
-        Self {
-            candidates: Vec::new(),
-            last_track: None,
-            parallax: ParallaxTracker::new(ParallaxConfig::default()),
-            challenges: Vec::new(),
-            three_d: None,
-            passive: None,
-        }
-    }
-
-    fn best(&self) -> Option<&Candidate> {
-        self.candidates
-            .iter()
-            .max_by(|a, b| a.rank.total_cmp(&b.rank))
-    }
-
-    /// Records a challenge frame's face and says whether it jumped from the last one: its
-    /// centre moved more than half a face width, or its landmarks changed more than a plane's
-    /// motion and a head's parallax between two frames can explain.
-    fn track_jumps(&mut self, face: &crate::observation::FaceObservation) -> bool {
-        let current = (face.bbox, face.parallax.clone());
-        let Some((last_box, last_pts)) = self.last_track.replace(current) else {
-            return false;
-        };
-        let width = last_box.width.max(face.bbox.width).max(1.0);
-        if last_box.center().distance(face.bbox.center()) > MAX_TRACK_STEP * width {
-            return true;
-        }
-        match (last_pts, &face.parallax) {
-            (Some((a, eyes)), Some((b, _))) if a.len() == b.len() => {
-                facekiosk_face::liveness::planar_residual(&a, b, eyes)
-                    .is_some_and(|r| r > MAX_TRACK_RESIDUAL)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// A challenge frame's face, as the jump check remembers it: its box and its landmark subset
-/// with the eye distance.
-type TrackPoint = (
-    BoundingBox,
-    Option<(Vec<facekiosk_face::geometry::Point>, f32)>,
-);
-
-/// Largest move of the face centre between two challenge frames, in face widths.
-const MAX_TRACK_STEP: f32 = 0.5;
-/// Largest landmark change between two challenge frames beyond a plane's motion, in eye
-/// distances (a head turning 10° in one frame stays well under it).
-const MAX_TRACK_RESIDUAL: f32 = 0.15;
-
 /// One face session.
 #[derive(Debug)]
 pub struct Session {
-    settings: Settings,
-    ctx: SessionContext,
-    reference: Embedding,
+    pub(crate) settings: Settings,
+    pub(crate) ctx: SessionContext,
+    pub(crate) reference: Reference,
     rng: ChaCha8Rng,
+    pub(crate) result_id: [u8; 16],
     status: Option<SessionStatus>,
-    started_at: u64,
+    pub(crate) started_at: u64,
     last_activity: u64,
     hints: HintTracker,
     phase: Phase,
-    attempt: Attempt,
+    pub(crate) attempt: Attempt,
     /// Every finished attempt; the deciding one holds the match and liveness of the result.
-    attempts: Vec<AttemptClaim>,
+    pub(crate) attempts: Vec<AttemptClaim>,
     /// The last attempt that got as far as matching or liveness (for the result's details).
-    decided: Option<Attempt>,
+    pub(crate) decided: Option<Attempt>,
     /// The attempt under way, 1-based.
     attempt_no: u8,
     finished: bool,
 }
 
 impl Session {
-    /// Starts a session at `now` (unix ms). `seed` drives the challenge order and the result id:
-    /// pass fresh randomness in production, a fixed value in tests. Invalid options end the
-    /// session at once with `INVALID_CONFIG` (the events say so).
+    /// Starts a session at `now` (unix ms) against `reference`. Invalid options, or a source
+    /// the result could not honestly vouch for, end the session at once (the events say so).
     pub fn start(
         options: SessionOptions,
         ctx: SessionContext,
-        reference: Embedding,
-        seed: u64,
+        reference: Reference,
+        seed: SessionSeed,
         now: u64,
     ) -> (Session, Vec<Event>) {
         let passive_installed = ctx.passive_threshold.is_some();
-        let validated = validate(&options, &ctx.policy, passive_installed);
+        let validated = validate(&options, &ctx.policy, passive_installed)
+            .and_then(|v| check_provenance(&ctx).map(|()| v));
         let (settings, warnings, error) = match validated {
             Ok((s, w)) => (s, w, None),
             Err(e) => (
@@ -315,7 +265,8 @@ impl Session {
             settings,
             ctx,
             reference,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: ChaCha8Rng::seed_from_u64(seed.challenges),
+            result_id: seed.result_id,
             status: None,
             started_at: now,
             last_activity: now,
@@ -368,10 +319,34 @@ impl Session {
         self.finished
     }
 
-    /// True while the session checks every frame's face against the person captured (the
-    /// challenges): the caller should then embed every frame with a face, not only good ones.
-    pub fn checks_identity(&self) -> bool {
-        matches!(self.phase, Phase::Challenges { .. })
+    /// What to compute for the next frame: nothing beyond detection while the session waits,
+    /// landmarks and quality while positioning (embedding only good frames, which can start
+    /// the capture), and everything — every frame embedded — from the first capture to the
+    /// last, where each frame is chained to the one before.
+    pub fn frame_needs(&self) -> FrameNeeds {
+        let passive = self.settings.options.liveness.passive();
+        match self.phase {
+            Phase::Positioning => FrameNeeds {
+                landmarks: true,
+                embed: EmbedWhen::IfGood,
+                passive: false,
+            },
+            Phase::CaptureBefore { .. } | Phase::CaptureAfter { .. } => FrameNeeds {
+                landmarks: true,
+                embed: EmbedWhen::Always,
+                passive,
+            },
+            Phase::Challenges { .. } => FrameNeeds {
+                landmarks: true,
+                embed: EmbedWhen::Always,
+                passive: false,
+            },
+            Phase::AwaitingRetry { .. } | Phase::CameraLost { .. } | Phase::Done => FrameNeeds {
+                landmarks: false,
+                embed: EmbedWhen::Never,
+                passive: false,
+            },
+        }
     }
 
     /// The hint on screen.
@@ -427,25 +402,7 @@ impl Session {
         }
         match input {
             Input::CameraLost(error) => {
-                if matches!(self.phase, Phase::Challenges { .. }) {
-                    // Losing the camera must not be a free way out of a challenge (to redraw
-                    // the challenges, or to escape a time-out): it costs the attempt.
-                    self.attempt_failed(now, FailureKind::Liveness, "CAMERA_LOST", None, &mut ev);
-                    if self.finished {
-                        return ev;
-                    }
-                }
-                let message = error.message.clone();
-                ev.push(self.trace(
-                    now,
-                    TraceEventKind::Camera,
-                    TraceStatus::Failure,
-                    Some(error.code.as_str()),
-                    message,
-                ));
-                self.phase = Phase::CameraLost { since: now, error };
-                self.attempt = Attempt::new();
-                self.force_hint(now, Hint::CameraUnavailable, &mut ev);
+                self.camera_lost(now, error, &mut ev);
                 return ev;
             }
             Input::FrameSkipped(reason) => {
@@ -466,20 +423,81 @@ impl Session {
             Input::Frame(obs) => self.frame(now, *obs, &mut ev),
             Input::Tick | Input::CameraBack | Input::Cancel | Input::Fail(_) => {}
         }
-        if self.finished {
-            return ev;
+        if !self.finished {
+            self.timeouts(now, &mut ev);
         }
-        if let Phase::Challenges { run, .. } = &mut self.phase
+        ev
+    }
+
+    fn camera_lost(&mut self, now: u64, error: OperationError, ev: &mut Vec<Event>) {
+        if self.proving() {
+            // Losing the camera must not be a free way out of a challenge (to redraw the
+            // challenges, or to escape a time-out): it costs the attempt.
+            self.attempt_failed(
+                now,
+                Failure::liveness(LivenessFailure::CameraLost),
+                None,
+                ev,
+            );
+            if self.finished {
+                return;
+            }
+        }
+        let message = error.message.clone();
+        ev.push(self.trace(
+            now,
+            TraceEventKind::Camera,
+            TraceStatus::Failure,
+            Some(error.code.as_str()),
+            message,
+        ));
+        self.phase = Phase::CameraLost { since: now, error };
+        self.attempt = Attempt::new();
+        self.force_hint(now, Hint::CameraUnavailable, ev);
+    }
+
+    /// True from the end of the first capture to the decision, while the frames are chained.
+    fn proving(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Challenges { .. } | Phase::CaptureAfter { .. }
+        )
+    }
+
+    fn timeouts(&mut self, now: u64, ev: &mut Vec<Event>) {
+        // A silent camera must not stall a challenge, nor leave a gap in the chain of frames.
+        if self.proving()
+            && let Some(track) = &self.attempt.track
+            && now.saturating_sub(track.last_at()) > self.ctx.policy.max_frame_gap_ms
+        {
+            self.attempt_failed(now, Failure::liveness(LivenessFailure::FrameGap), None, ev);
+        }
+        if let Phase::Challenges { run, list, index } = &self.phase
             && now >= run.deadline()
         {
-            // A silent camera must not stall a challenge past its time.
-            let progress = run.update(now, None);
-            self.challenge_progress(now, progress, &mut ev);
+            let failure = Failure::Liveness {
+                reason: run.timeout_reason(),
+                challenge: Some(list[*index]),
+                action: None,
+            };
+            self.challenge_failed(now, failure, ev);
+        }
+        if let Phase::CaptureAfter { since, .. } = self.phase
+            && now.saturating_sub(since) >= self.ctx.policy.challenge_timeout_ms
+        {
+            ev.push(self.trace(
+                now,
+                TraceEventKind::Capture,
+                TraceStatus::Failure,
+                Some("NO_FINAL_CAPTURE"),
+                Some("no good frame after the challenges".to_owned()),
+            ));
+            self.attempt_failed(now, Failure::NoMatch, None, ev);
         }
         if let Phase::AwaitingRetry { since } = self.phase
             && now.saturating_sub(since) >= self.ctx.policy.retry_pause_ms
         {
-            self.restart_capture(now, &mut ev);
+            self.restart_capture(now, ev);
         }
         if !self.finished
             && now.saturating_sub(self.last_activity) >= self.settings.options.inactivity_timeout_ms
@@ -488,9 +506,8 @@ impl Session {
                 ErrorCode::InactivityTimeout,
                 "nobody was in front of the camera",
             );
-            self.finish_error(now, e, &mut ev);
+            self.finish_error(now, e, ev);
         }
-        ev
     }
 
     fn frame(&mut self, now: u64, obs: FrameObservation, ev: &mut Vec<Event>) {
@@ -499,48 +516,29 @@ impl Session {
         }
         match self.phase.clone() {
             Phase::Positioning => self.positioning(now, obs, ev),
-            Phase::HoldStill { since, bad_since } => {
-                self.hold_still(now, since, bad_since, obs, ev)
+            Phase::CaptureBefore { since, bad_since } => {
+                self.capture_before(now, since, bad_since, obs, ev)
             }
             Phase::Challenges { .. } => self.challenge_frame(now, obs, ev),
+            Phase::CaptureAfter { since, first_good } => {
+                self.capture_after(now, since, first_good, obs, ev)
+            }
             Phase::AwaitingRetry { .. } | Phase::CameraLost { .. } | Phase::Done => {}
         }
     }
 
-    fn candidate(obs: &FrameObservation) -> Option<Candidate> {
-        if !obs.quality.is_good() {
-            return None;
-        }
-        let face = obs.face.as_ref()?;
-        let embedding = face.embedding.clone()?;
-        let metrics = obs.quality.metrics;
-        // Sharp and frontal wins: sharpness (saturating) times the cosine of the pose.
-        let rank = metrics.map_or(0.0, |m| {
-            let sharp = (m.sharpness / 200.0).min(1.0);
-            let frontal = m.pose.yaw.to_radians().cos() * m.pose.pitch.to_radians().cos();
-            sharp * frontal
-        });
-        Some(Candidate {
-            embedding,
-            rank,
-            metrics,
-            bbox: face.bbox,
-            signals: face.signals,
-            passive: face.passive,
-            image: obs.image.clone(),
-        })
-    }
-
     fn positioning(&mut self, now: u64, obs: FrameObservation, ev: &mut Vec<Event>) {
-        if let Some(c) = Self::candidate(&obs) {
-            self.attempt.candidates = vec![c];
-            self.phase = Phase::HoldStill {
+        if let Some(c) = Candidate::of(&obs) {
+            self.attempt = Attempt::new();
+            self.add_frontal(&obs);
+            self.attempt.before.push(c);
+            self.phase = Phase::CaptureBefore {
                 since: now,
                 bad_since: None,
             };
             ev.push(self.trace(now, TraceEventKind::Capture, TraceStatus::Info, None, None));
             self.force_hint(now, Hint::HoldStill, ev);
-            self.check_capture_done(now, now, ev);
+            self.check_capture_before(now, now, &obs, ev);
             return;
         }
         let wanted = obs
@@ -550,7 +548,15 @@ impl Session {
         self.offer_hint(now, wanted, ev);
     }
 
-    fn hold_still(
+    fn add_frontal(&mut self, obs: &FrameObservation) {
+        if let Some(face) = &obs.face
+            && let (Some(head), Some(s)) = (&face.head, &face.signals)
+        {
+            self.attempt.three_d.add_frontal(head, s.pose.yaw);
+        }
+    }
+
+    fn capture_before(
         &mut self,
         now: u64,
         since: u64,
@@ -558,26 +564,29 @@ impl Session {
         obs: FrameObservation,
         ev: &mut Vec<Event>,
     ) {
-        match Self::candidate(&obs) {
+        match Candidate::of(&obs) {
             Some(c) => {
-                let moved = self.attempt.candidates.first().is_some_and(|first| {
+                let moved = self.attempt.before.first().is_some_and(|first| {
                     first.bbox.center().distance(c.bbox.center()) > 0.15 * first.bbox.width.max(1.0)
                 });
                 if moved {
                     // The person moved: the capture starts over from this frame.
-                    self.attempt.candidates = vec![c];
-                    self.phase = Phase::HoldStill {
+                    self.attempt = Attempt::new();
+                    self.add_frontal(&obs);
+                    self.attempt.before.push(c);
+                    self.phase = Phase::CaptureBefore {
                         since: now,
                         bad_since: None,
                     };
                     return;
                 }
-                self.attempt.candidates.push(c);
-                self.phase = Phase::HoldStill {
+                self.add_frontal(&obs);
+                self.attempt.before.push(c);
+                self.phase = Phase::CaptureBefore {
                     since,
                     bad_since: None,
                 };
-                self.check_capture_done(now, since, ev);
+                self.check_capture_before(now, since, &obs, ev);
             }
             None => {
                 let bad_since = bad_since.unwrap_or(now);
@@ -586,7 +595,7 @@ impl Session {
                     self.phase = Phase::Positioning;
                     self.positioning(now, obs, ev);
                 } else {
-                    self.phase = Phase::HoldStill {
+                    self.phase = Phase::CaptureBefore {
                         since,
                         bad_since: Some(bad_since),
                     };
@@ -595,23 +604,60 @@ impl Session {
         }
     }
 
-    fn check_capture_done(&mut self, now: u64, since: u64, ev: &mut Vec<Event>) {
-        let policy = &self.ctx.policy;
-        if now.saturating_sub(since) < policy.hold_still_ms
-            || self.attempt.candidates.len() < policy.hold_still_frames
-        {
+    fn capture_complete(&self, now: u64, since: u64, frames: usize) -> bool {
+        now.saturating_sub(since) >= self.ctx.policy.hold_still_ms
+            && frames >= self.ctx.policy.hold_still_frames
+    }
+
+    fn check_capture_before(
+        &mut self,
+        now: u64,
+        since: u64,
+        last: &FrameObservation,
+        ev: &mut Vec<Event>,
+    ) {
+        if !self.capture_complete(now, since, self.attempt.before.len()) {
             return;
         }
-        if self.settings.options.liveness.active() {
-            let list = choose(
-                &self.settings.challenges,
-                self.settings.challenge_count,
-                &mut self.rng,
-            );
-            self.start_challenge(now, list, 0, ev);
-        } else {
+        if !self.settings.options.liveness.active() {
             self.decide(now, ev);
+            return;
         }
+        // The chain of frames starts here, anchored on what was just captured.
+        let (Some((anchor, _)), Some(face)) = (
+            self.attempt.before.fused(self.ctx.policy.fused_frames),
+            last.face.as_ref(),
+        ) else {
+            return;
+        };
+        let Some(embedding) = face.embedding.clone() else {
+            return;
+        };
+        let level1 = self
+            .ctx
+            .calibration
+            .threshold(facekiosk_face::matching::MatchLevel::MIN);
+        let limits = TrackLimits {
+            chain_threshold: level1.max(0.5),
+            anchor_threshold: level1,
+            max_gap_ms: self.ctx.policy.max_frame_gap_ms,
+            max_yaw_speed: self.ctx.policy.max_yaw_speed_deg_s,
+        };
+        self.attempt.track = Some(FaceTrack::start(
+            limits,
+            anchor,
+            now,
+            face.bbox,
+            embedding,
+            face.signals.map(|s| s.pose.yaw),
+        ));
+        self.attempt.baseline = Some(self.attempt.measure_baseline());
+        let list = choose(
+            &self.settings.challenges,
+            self.settings.challenge_count,
+            &mut self.rng,
+        );
+        self.start_challenge(now, list, 0, ev);
     }
 
     fn start_challenge(
@@ -624,104 +670,63 @@ impl Session {
         let Some(&kind) = list.get(index) else {
             return;
         };
-        let baseline = self.attempt.best().and_then(|c| c.signals);
-        let policy = &self.ctx.policy;
-        let run = ChallengeRun::start(
-            kind,
-            now,
-            policy.challenge_timeout_ms,
-            policy.turn_degrees,
-            baseline.as_ref(),
-        );
-        ev.push(Event::Challenge(ChallengePrompt {
-            kind,
-            index: index + 1,
-            count: list.len(),
-            deadline: run.deadline(),
-        }));
-        ev.push(self.trace(
-            now,
-            TraceEventKind::Challenge,
-            TraceStatus::Info,
-            Some(kind.as_str()),
-            None,
-        ));
-        self.force_hint(now, Hint::FollowChallenge, ev);
+        let previous = index.checked_sub(1).and_then(|i| list.get(i).copied());
+        let p = &self.ctx.policy;
+        let pause = self.rng.gen_range(p.pause_min_ms..=p.pause_max_ms);
+        let baseline = self
+            .attempt
+            .baseline
+            .unwrap_or(crate::challenge::Baseline::TYPICAL);
+        let run = ChallengeRun::start(kind, previous, now, pause, baseline, p);
         self.phase = Phase::Challenges {
             list,
             index,
-            run,
-            lost_since: None,
+            run: Box::new(run),
         };
+        self.force_hint(now, Hint::LookAtCamera, ev);
     }
 
     fn challenge_frame(&mut self, now: u64, obs: FrameObservation, ev: &mut Vec<Event>) {
-        let continuity = self
-            .ctx
-            .calibration
-            .threshold(facekiosk_face::matching::MatchLevel::MIN);
-        let Phase::Challenges {
-            run, lost_since, ..
-        } = &mut self.phase
-        else {
+        if !self.chain(now, &obs, ev) {
+            return;
+        }
+        let Phase::Challenges { list, index, run } = &mut self.phase else {
             return;
         };
-        // Faces that count: a small face far behind (a poster, a passer-by) does not.
-        let crowded = obs.quality.issues.contains(&QualityIssue::MultipleFaces);
-        let usable = obs.face.as_ref().filter(|_| !crowded);
-        let progress = match usable {
-            None => {
-                let since = *lost_since.get_or_insert(now);
-                if now.saturating_sub(since) >= self.ctx.policy.face_lost_ms {
-                    let detail = if crowded {
-                        "MULTIPLE_FACES"
-                    } else {
-                        "FACE_LOST"
-                    };
-                    self.attempt_failed(now, FailureKind::Liveness, detail, None, ev);
-                    return;
-                }
-                run.update(now, None)
-            }
-            Some(face) => {
-                *lost_since = None;
-                // The person doing the challenges must be the person captured …
-                if let (Some(e), Some(best)) = (&face.embedding, self.attempt.best())
-                    && e.similarity(&best.embedding) < continuity
-                {
-                    self.attempt_failed(now, FailureKind::Liveness, "FACE_CHANGED", None, ev);
-                    return;
-                }
-                // … and the face must move as one track: no jump between two frames (a photo
-                // swapped for another, or for an accomplice).
-                if self.attempt.track_jumps(face) {
-                    self.attempt_failed(now, FailureKind::Liveness, "FACE_JUMPED", None, ev);
-                    return;
-                }
-                if let (Some((pts, eyes)), Some(sig)) = (&face.parallax, &face.signals) {
-                    self.attempt
-                        .parallax
-                        .add_points(pts.clone(), sig.pose.yaw, *eyes);
-                }
-                let Phase::Challenges { run, .. } = &mut self.phase else {
-                    return;
-                };
-                run.update(now, face.signals.as_ref())
-            }
-        };
-        self.challenge_progress(now, progress, ev);
-    }
-
-    fn challenge_progress(&mut self, now: u64, progress: Progress, ev: &mut Vec<Event>) {
-        let Phase::Challenges {
-            list, index, run, ..
-        } = &self.phase
-        else {
+        let (kind, list_len, index) = (list[*index], list.len(), *index);
+        let Some(signals) = obs.face.as_ref().and_then(|f| f.signals) else {
+            // A face without landmarks cannot show a movement: it is lost.
+            let f = Failure::Liveness {
+                reason: LivenessFailure::FaceLost,
+                challenge: Some(kind),
+                action: None,
+            };
+            self.challenge_failed(now, f, ev);
             return;
         };
-        let (list, index, kind, started) = (list.clone(), *index, run.kind(), run.started());
+        let progress = run.update(now, &signals);
+        if let Some(head) = obs.face.as_ref().and_then(|f| f.head.as_ref()) {
+            self.attempt.three_d.add(head, signals.pose.yaw);
+        }
         match progress {
             Progress::Pending => {}
+            Progress::Prompt => {
+                let deadline = now.saturating_add(self.ctx.policy.challenge_timeout_ms);
+                ev.push(Event::Challenge(ChallengePrompt {
+                    kind,
+                    index: index + 1,
+                    count: list_len,
+                    deadline,
+                }));
+                self.force_hint(now, Hint::FollowChallenge, ev);
+                ev.push(self.trace(
+                    now,
+                    TraceEventKind::Challenge,
+                    TraceStatus::Info,
+                    Some(kind.as_str()),
+                    Some("prompted".to_owned()),
+                ));
+            }
             Progress::RejectedBlink(e) => {
                 let code = match e {
                     BlinkEvent::TooFast(_) => "BLINK_TOO_FAST",
@@ -735,70 +740,200 @@ impl Session {
                     None,
                 ));
             }
-            Progress::Done(outcome) => {
-                self.attempt.challenges.push(ChallengeClaim {
-                    r#type: kind,
-                    outcome,
-                    duration_ms: now.saturating_sub(started),
-                });
-                if outcome == ChallengeOutcome::TimedOut {
-                    ev.push(self.trace(
-                        now,
-                        TraceEventKind::Challenge,
-                        TraceStatus::Failure,
-                        Some(kind.as_str()),
-                        Some("timed out".to_owned()),
-                    ));
-                    let detail = format!("CHALLENGE_TIMEOUT:{}", kind.as_str());
-                    self.attempt_failed(now, FailureKind::Liveness, &detail, None, ev);
-                    return;
+            Progress::Failed { reason, action } => {
+                let f = Failure::Liveness {
+                    reason,
+                    challenge: Some(kind),
+                    action,
+                };
+                self.challenge_failed(now, f, ev);
+            }
+            Progress::Passed { reaction_ms } => self.challenge_passed(now, reaction_ms, ev),
+        }
+    }
+
+    /// Chains the frame to the one before; on a break the attempt fails and this says false.
+    fn chain(&mut self, now: u64, obs: &FrameObservation, ev: &mut Vec<Event>) -> bool {
+        let Some(track) = self.attempt.track.as_mut() else {
+            return true;
+        };
+        match track.step(now, obs) {
+            Ok(()) => true,
+            Err(reason) => {
+                let challenge = match &self.phase {
+                    Phase::Challenges { list, index, .. } => list.get(*index).copied(),
+                    _ => None,
+                };
+                let f = Failure::Liveness {
+                    reason,
+                    challenge,
+                    action: None,
+                };
+                if challenge.is_some() {
+                    self.challenge_failed(now, f, ev);
+                } else {
+                    self.attempt_failed(now, f, None, ev);
                 }
-                ev.push(self.trace(
-                    now,
-                    TraceEventKind::Challenge,
-                    TraceStatus::Success,
-                    Some(kind.as_str()),
-                    None,
-                ));
-                if index + 1 < list.len() {
-                    self.start_challenge(now, list, index + 1, ev);
-                    return;
-                }
-                // All challenges done: the head turns must show a three-dimensional face.
-                let score = self.attempt.parallax.score();
-                self.attempt.three_d = Some(ThreeDClaim {
-                    residual: score.residual,
-                    yaw_range_deg: score.yaw_range_deg,
-                    is_3d: score.is_3d,
-                });
-                if list.iter().any(|c| c.is_turn()) && !score.is_3d {
-                    self.attempt_failed(now, FailureKind::Liveness, "NOT_3D", None, ev);
-                    return;
-                }
-                self.decide(now, ev);
+                false
             }
         }
     }
 
-    /// Matches the best captured frame and fuses passive liveness; success or a failed attempt.
+    fn challenge_passed(&mut self, now: u64, reaction_ms: u64, ev: &mut Vec<Event>) {
+        let Phase::Challenges { list, index, run } = &self.phase else {
+            return;
+        };
+        let (list, index, kind) = (list.clone(), *index, run.kind());
+        let shown = run.shown_at().unwrap_or(now);
+        self.attempt.challenges.push(ChallengeClaim {
+            r#type: kind,
+            outcome: ChallengeOutcome::Passed,
+            duration_ms: now.saturating_sub(shown),
+            reaction_ms: Some(reaction_ms),
+        });
+        ev.push(self.trace(
+            now,
+            TraceEventKind::Challenge,
+            TraceStatus::Success,
+            Some(kind.as_str()),
+            None,
+        ));
+        if index + 1 < list.len() {
+            self.start_challenge(now, list, index + 1, ev);
+            return;
+        }
+        // All challenges done: the head turns must show a three-dimensional head.
+        let score = self.attempt.three_d.score();
+        self.attempt.three_d_claim = Some(ThreeDClaim {
+            planar_residual: score.planar_residual,
+            rigid_residual: if score.rigid_residual.is_finite() {
+                score.rigid_residual
+            } else {
+                -1.0
+            },
+            pairs: score.pairs,
+            yaw_range_deg: score.yaw_range_deg,
+            is_3d: score.is_3d,
+        });
+        if list.iter().any(|c| c.is_turn()) && !score.is_3d {
+            self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
+            return;
+        }
+        self.phase = Phase::CaptureAfter {
+            since: now,
+            first_good: None,
+        };
+        ev.push(self.trace(
+            now,
+            TraceEventKind::Capture,
+            TraceStatus::Info,
+            Some("AFTER_CHALLENGES"),
+            None,
+        ));
+        self.force_hint(now, Hint::HoldStill, ev);
+    }
+
+    fn challenge_failed(&mut self, now: u64, failure: Failure, ev: &mut Vec<Event>) {
+        if let Phase::Challenges { run, .. } = &self.phase {
+            let outcome = match failure {
+                Failure::Liveness {
+                    reason: LivenessFailure::ChallengeTimeout,
+                    ..
+                } => ChallengeOutcome::TimedOut,
+                _ => ChallengeOutcome::Failed,
+            };
+            let shown = run.shown_at();
+            let claim = ChallengeClaim {
+                r#type: run.kind(),
+                outcome,
+                duration_ms: shown.map_or(0, |s| now.saturating_sub(s)),
+                reaction_ms: run.reaction_ms(),
+            };
+            let kind = run.kind();
+            self.attempt.challenges.push(claim);
+            ev.push(self.trace(
+                now,
+                TraceEventKind::Challenge,
+                TraceStatus::Failure,
+                Some(kind.as_str()),
+                Some(failure_text(failure)),
+            ));
+        }
+        self.attempt_failed(now, failure, None, ev);
+    }
+
+    fn capture_after(
+        &mut self,
+        now: u64,
+        since: u64,
+        first_good: Option<u64>,
+        obs: FrameObservation,
+        ev: &mut Vec<Event>,
+    ) {
+        if !self.chain(now, &obs, ev) {
+            return;
+        }
+        let Some(c) = Candidate::of(&obs) else {
+            return;
+        };
+        self.attempt.after.push(c);
+        let first = first_good.unwrap_or(now);
+        self.phase = Phase::CaptureAfter {
+            since,
+            first_good: Some(first),
+        };
+        if self.capture_complete(now, first, self.attempt.after.len()) {
+            self.decide(now, ev);
+        }
+    }
+
+    /// Matches the captures and fuses passive liveness; success or a failed attempt.
     fn decide(&mut self, now: u64, ev: &mut Vec<Event>) {
         self.set_status(SessionStatus::Processing, ev);
         self.force_hint(now, Hint::Processing, ev);
-        let Some(best) = self.attempt.best().cloned() else {
-            self.attempt_failed(now, FailureKind::NoMatch, "NO_FRAME", None, ev);
+        let k = self.ctx.policy.fused_frames;
+        let mut matches = Vec::new();
+        for (phase, capture) in [
+            (CapturePhase::Before, &self.attempt.before),
+            (CapturePhase::After, &self.attempt.after),
+        ] {
+            if let Some((e, frames)) = capture.fused(k) {
+                let score = e.similarity(&self.reference.embedding);
+                matches.push(CaptureMatchClaim {
+                    phase,
+                    score,
+                    level: self.ctx.calibration.level_of(score).map(u8::from),
+                    frames,
+                });
+            }
+        }
+        self.attempt.matches = matches.clone();
+        let needed = if self.settings.options.liveness.active() {
+            2
+        } else {
+            1
+        };
+        let Some(weakest) = matches
+            .iter()
+            .min_by(|a, b| a.score.total_cmp(&b.score))
+            .filter(|_| matches.len() == needed)
+        else {
+            self.attempt_failed(now, Failure::NoMatch, None, ev);
             return;
         };
-        let score = best.embedding.similarity(&self.reference);
-        let level = self.ctx.calibration.level_of(score);
-        let matched = level.is_some_and(|l| l >= self.settings.minimum_level);
+        let (score, level) = (weakest.score, weakest.level);
+        let min = self.settings.minimum_level.get();
+        let matched = level.is_some_and(|l| l >= min);
         let mode = self.settings.options.liveness;
         let mut passive_ok = true;
         if mode.passive() {
             let threshold = self.ctx.passive_threshold.unwrap_or(0.0);
             let logits: Vec<f32> = self
                 .attempt
-                .candidates
+                .before
+                .frames()
                 .iter()
+                .chain(self.attempt.after.frames())
                 .filter_map(|c| c.passive.map(|p| p.logit))
                 .collect();
             let mean = if logits.is_empty() {
@@ -813,30 +948,26 @@ impl Session {
                 threshold,
             });
         }
-        let liveness = if mode == LivenessMode::Attended {
-            None
-        } else {
-            Some(passive_ok)
-        };
-        let result = (Some(score), level.map(u8::from));
+        let result = Some((score, level));
         if !passive_ok {
             self.attempt_failed(
                 now,
-                FailureKind::Liveness,
-                "PASSIVE_SPOOF",
-                Some(result),
+                Failure::liveness(LivenessFailure::PassiveSpoof),
+                result,
                 ev,
             );
         } else if !matched {
-            self.attempt_failed(now, FailureKind::NoMatch, "NO_MATCH", Some(result), ev);
+            self.attempt_failed(now, Failure::NoMatch, result, ev);
         } else {
             self.attempts.push(AttemptClaim {
                 attempt: self.attempt_no,
                 score: Some(score),
-                level: level.map(u8::from),
-                liveness,
+                level,
+                liveness: (mode != LivenessMode::Attended).then_some(true),
                 reason: None,
                 liveness_reason: None,
+                challenge: None,
+                action: None,
             });
             self.decided = Some(self.attempt.clone());
             self.finish_success(now, ev);
@@ -846,48 +977,71 @@ impl Session {
     fn attempt_failed(
         &mut self,
         now: u64,
-        kind: FailureKind,
-        detail: &str,
-        result: Option<(Option<f32>, Option<u8>)>,
+        failure: Failure,
+        result: Option<(f32, Option<u8>)>,
         ev: &mut Vec<Event>,
     ) {
-        let (score, level) = result.unwrap_or((None, None));
-        let reason = match kind {
-            FailureKind::NoMatch => "NO_MATCH",
-            FailureKind::Liveness => "LIVENESS_FAILED",
+        let (score, level) = result.map_or((None, None), |(s, l)| (Some(s), l));
+        let attended = self.settings.options.liveness == LivenessMode::Attended;
+        let (reason, liveness, liveness_reason, challenge, action) = match failure {
+            Failure::NoMatch => (
+                AttemptFailure::NoMatch,
+                (!attended).then_some(true),
+                None,
+                None,
+                None,
+            ),
+            Failure::Liveness {
+                reason,
+                challenge,
+                action,
+            } => (
+                AttemptFailure::LivenessFailed,
+                Some(false),
+                Some(reason),
+                challenge,
+                action,
+            ),
         };
-        let liveness = match kind {
-            FailureKind::Liveness => Some(false),
-            FailureKind::NoMatch if self.settings.options.liveness == LivenessMode::Attended => {
-                None
-            }
-            FailureKind::NoMatch => Some(true),
+        // An attempt that failed before its liveness was decided says nothing about liveness.
+        let liveness = match failure {
+            Failure::NoMatch if self.attempt.matches.is_empty() && !attended => None,
+            _ => liveness,
         };
         self.attempts.push(AttemptClaim {
             attempt: self.attempt_no,
             score,
             level,
             liveness,
-            reason: Some(reason.to_owned()),
-            liveness_reason: (kind == FailureKind::Liveness).then(|| detail.to_owned()),
+            reason: Some(reason),
+            liveness_reason,
+            challenge,
+            action,
         });
         self.decided = Some(self.attempt.clone());
+        let code = match reason {
+            AttemptFailure::NoMatch => "NO_MATCH",
+            AttemptFailure::LivenessFailed => "LIVENESS_FAILED",
+        };
         ev.push(self.trace(
             now,
             TraceEventKind::Attempt,
             TraceStatus::Failure,
-            Some(reason),
-            Some(detail.to_owned()),
+            Some(code),
+            Some(failure_text(failure)),
         ));
         if self.attempts.len() >= usize::from(self.settings.max_attempts) {
-            let e = match kind {
-                FailureKind::NoMatch => OperationError::new(
+            let e = match failure {
+                Failure::NoMatch => OperationError::new(
                     ErrorCode::SessionInvalidatedFaceRecognitionTooManyAttempts,
                     format!("the face did not match in {} attempts", self.attempts.len()),
                 ),
-                FailureKind::Liveness => OperationError::new(
+                Failure::Liveness { .. } => OperationError::new(
                     ErrorCode::SessionInvalidatedLivenessFailed,
-                    format!("the liveness check failed ({detail}); no attempts left"),
+                    format!(
+                        "the liveness check failed ({}); no attempts left",
+                        failure_text(failure)
+                    ),
                 ),
             };
             self.finish_error(now, e, ev);
@@ -897,9 +1051,9 @@ impl Session {
         self.attempt_no = self.attempt_no.saturating_add(1);
         self.phase = Phase::AwaitingRetry { since: now };
         self.set_status(SessionStatus::RequiresInput, ev);
-        let hint = match kind {
-            FailureKind::NoMatch => Hint::TryAgain,
-            FailureKind::Liveness => Hint::LivenessTryAgain,
+        let hint = match failure {
+            Failure::NoMatch => Hint::TryAgain,
+            Failure::Liveness { .. } => Hint::LivenessTryAgain,
         };
         self.force_hint(now, hint, ev);
     }
@@ -935,7 +1089,12 @@ impl Session {
         }
     }
 
-    fn finish_error(&mut self, now: u64, mut error: OperationError, ev: &mut Vec<Event>) {
+    pub(crate) fn finish_error(
+        &mut self,
+        now: u64,
+        mut error: OperationError,
+        ev: &mut Vec<Event>,
+    ) {
         let failed = self.attempts.iter().any(|a| a.reason.is_some());
         if self.settings.options.return_data_for_incomplete_session && failed {
             let claims = self.claims(now, SessionStatus::Canceled, false);
@@ -959,84 +1118,6 @@ impl Session {
         ev.push(Event::Finally);
         self.phase = Phase::Done;
         self.finished = true;
-    }
-
-    fn claims(&mut self, now: u64, status: SessionStatus, verified: bool) -> ResultClaims {
-        let opts = &self.settings.options;
-        let decided = self.decided.as_ref();
-        let deciding = self.attempts.last();
-        let min = self.settings.minimum_level;
-        let level_info = self.ctx.calibration.levels.get(usize::from(min.get()) - 1);
-        let best = decided.and_then(Attempt::best);
-        let mode = opts.liveness;
-        let three_d = decided.and_then(|a| a.three_d);
-        let passive = decided.and_then(|a| a.passive);
-        let detected = match mode {
-            LivenessMode::Attended => None,
-            _ => self.attempts.last().and_then(|a| a.liveness),
-        };
-        let score = match (passive, three_d) {
-            (Some(p), _) => Some(1.0 / (1.0 + (-p.mean_logit).exp())),
-            (None, Some(t)) => {
-                Some((t.residual / (2.0 * ParallaxConfig::default().min_residual)).min(1.0))
-            }
-            _ => None,
-        };
-        let audit_image = if opts.audit_image {
-            best.and_then(|b| b.image.as_ref().map(|img| (img, b.bbox)))
-                .and_then(|(img, bbox)| {
-                    crate::audit::render(img, &bbox, opts.audit_image_obfuscation)
-                })
-                .map(|jpeg| AuditImageClaim {
-                    media_type: "image/jpeg".to_owned(),
-                    obfuscation: opts.audit_image_obfuscation,
-                    data: base64::engine::general_purpose::STANDARD.encode(jpeg),
-                })
-        } else {
-            None
-        };
-        let mut device = self.ctx.device.clone();
-        device.kiosk = self.ctx.signer.kiosk_id().to_owned();
-        let jti = uuid::Builder::from_random_bytes(self.rng.r#gen())
-            .into_uuid()
-            .to_string();
-        ResultClaims {
-            jti,
-            iss: self.ctx.signer.kiosk_id().to_owned(),
-            sub: opts.session_id.clone(),
-            session_id: opts.session_id.clone(),
-            iat: now / 1000,
-            exp: (now / 1000).saturating_add(self.ctx.policy.result_ttl_s),
-            status: status.as_str().to_owned(),
-            is_verified: verified,
-            r#match: MatchClaim {
-                score: deciding.and_then(|a| a.score),
-                level: deciding.and_then(|a| a.level),
-                minimum_level: min.get(),
-                threshold: self.ctx.calibration.threshold(min),
-                level_extrapolated: level_info.is_some_and(|l| l.extrapolated),
-            },
-            liveness: LivenessClaim {
-                detected,
-                method: mode.as_str().to_owned(),
-                score,
-                challenges: decided.map(|a| a.challenges.clone()).unwrap_or_default(),
-                three_d,
-                passive,
-                note: (mode == LivenessMode::Attended).then(|| {
-                    "attended session: no liveness check ran; staff watched the person".to_owned()
-                }),
-            },
-            attempts: self.attempts.clone(),
-            quality: best.and_then(|b| b.metrics),
-            device,
-            lang: opts.lang.clone(),
-            started_at: self.started_at,
-            finished_at: now,
-            nonce: opts.nonce.clone(),
-            walk_in: opts.walk_in,
-            audit_image,
-        }
     }
 
     fn set_status(&mut self, status: SessionStatus, ev: &mut Vec<Event>) {
@@ -1098,5 +1179,51 @@ impl Session {
             elapsed_ms: now.saturating_sub(self.started_at),
             timestamp: now,
         })
+    }
+}
+
+/// Refuses a session whose result would vouch for more than it can: frames from a file or a
+/// folder signed with the kiosk's own key, or a virtual camera the kiosk does not allow.
+fn check_provenance(ctx: &SessionContext) -> Result<(), OperationError> {
+    let capture = &ctx.provenance.capture;
+    if capture.source != CaptureSource::Camera && !ctx.signer.is_test() {
+        return Err(OperationError::new(
+            ErrorCode::InvalidConfig,
+            "frames from a file or a folder are signed only with a test key, never the kiosk's",
+        ));
+    }
+    if capture.r#virtual && !ctx.provenance.allow_virtual_camera {
+        return Err(OperationError::new(
+            ErrorCode::MediaVirtualCameraDetected,
+            format!(
+                "camera {} is a virtual camera, and this kiosk does not accept them",
+                capture.device
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A short description of a failure, for traces and error messages.
+fn failure_text(f: Failure) -> String {
+    match f {
+        Failure::NoMatch => "NO_MATCH".to_owned(),
+        Failure::Liveness {
+            reason,
+            challenge,
+            action,
+        } => {
+            let mut s = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if let Some(c) = challenge {
+                s.push_str(&format!(" during {}", c.as_str()));
+            }
+            if let Some(a) = action {
+                s.push_str(&format!(" ({} seen)", a.as_str()));
+            }
+            s
+        }
     }
 }

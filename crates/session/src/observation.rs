@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use facekiosk_face::embed::Embedding;
-use facekiosk_face::engine::FrameAnalysis;
-use facekiosk_face::geometry::{BoundingBox, Point};
-use facekiosk_face::liveness::{LivenessSignals, PassiveScore, parallax_points};
+use facekiosk_face::engine::{EmbedWhen, FrameAnalysis};
+use facekiosk_face::geometry::BoundingBox;
+use facekiosk_face::liveness::{HeadPoints, LivenessSignals, PassiveScore};
 use facekiosk_face::quality::{QualityMetrics, QualityReport};
 use image::RgbImage;
 
 /// One frame, as the session sees it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct FrameObservation {
     /// Frame width, px.
     pub width: u32,
@@ -27,6 +27,20 @@ pub struct FrameObservation {
     pub image: Option<Arc<RgbImage>>,
 }
 
+impl std::fmt::Debug for FrameObservation {
+    // Never the pixels: a frame is biometric data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameObservation")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("faces", &self.faces)
+            .field("quality", &self.quality)
+            .field("face", &self.face)
+            .field("image", &self.image.as_ref().map(|_| "<frame kept>"))
+            .finish()
+    }
+}
+
 /// The main face of a frame.
 #[derive(Clone, Debug, Default)]
 pub struct FaceObservation {
@@ -34,11 +48,11 @@ pub struct FaceObservation {
     pub bbox: BoundingBox,
     /// Eye openness, mouth, head pose (from the dense landmarks).
     pub signals: Option<LivenessSignals>,
-    /// The parallax landmark subset and the outer-eye distance (for the 3-D check).
-    pub parallax: Option<(Vec<Point>, f32)>,
+    /// The landmarks the 3-D check uses, with the landmark model's presence score.
+    pub head: Option<HeadPoints>,
     /// The passive liveness score, when a model is installed.
     pub passive: Option<PassiveScore>,
-    /// The embedding (good frames only).
+    /// The embedding (its `Debug` shows no values).
     pub embedding: Option<Embedding>,
 }
 
@@ -48,7 +62,7 @@ impl FrameObservation {
         let face = a.face.map(|f| FaceObservation {
             bbox: f.detection.bbox,
             signals: f.signals,
-            parallax: f.landmarks.as_ref().map(parallax_points),
+            head: f.landmarks.as_ref().map(HeadPoints::from_landmarks),
             passive: f.passive,
             embedding: f.embedding,
         });
@@ -66,4 +80,16 @@ impl FrameObservation {
     pub fn metrics(&self) -> Option<&QualityMetrics> {
         self.quality.metrics.as_ref()
     }
+}
+
+/// What the session needs computed for the next frame (the caller maps it onto the face
+/// engine's analysis options, so no work is done that the session would not use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameNeeds {
+    /// Dense landmarks (liveness signals, precise pose, the 3-D check).
+    pub landmarks: bool,
+    /// When to embed the main face.
+    pub embed: EmbedWhen,
+    /// Run the passive liveness model.
+    pub passive: bool,
 }

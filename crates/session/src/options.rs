@@ -127,9 +127,11 @@ pub struct SessionOptions {
     pub return_data_for_incomplete_session: bool,
     /// How liveness is checked. Default active.
     pub liveness: LivenessMode,
-    /// The challenges to choose from (default: all four).
+    /// The challenges to choose from (default: all four; at least 3 kinds are always used:
+    /// a smaller pool is completed, with a warning trace).
     pub challenges: Vec<ChallengeKind>,
-    /// How many challenges an attempt asks for (1–4, default 2; at least one head turn).
+    /// How many challenges an attempt asks for (2 up to the pool's size, default 2; always at
+    /// least one head turn; fewer than 2 is raised to 2, with a warning trace).
     pub challenge_count: u8,
     /// A value from the integrator, echoed in the result.
     pub nonce: Option<String>,
@@ -145,6 +147,8 @@ pub struct SessionOptions {
     pub lang: String,
     /// A walk-in session (created by the kiosk, not the API).
     pub walk_in: bool,
+    /// The staff member watching an `attended` session (required for it; put in the result).
+    pub operator: Option<String>,
 }
 
 impl Default for SessionOptions {
@@ -164,6 +168,7 @@ impl Default for SessionOptions {
             audit_image_obfuscation: Obfuscation::None,
             lang: "en".to_owned(),
             walk_in: false,
+            operator: None,
         }
     }
 }
@@ -180,10 +185,39 @@ pub struct SessionPolicy {
     pub hold_still_ms: u64,
     /// …and collects at least this many good frames. Default 4.
     pub hold_still_frames: usize,
-    /// Time for each challenge, ms. Default 6000.
+    /// Time for each challenge, ms, from its prompt (and for coming back to a neutral pose
+    /// before the next one). Default 6000.
     pub challenge_timeout_ms: u64,
-    /// Head turn that passes a turn challenge, degrees. Default 18.
+    /// Head turn that passes a turn challenge, degrees from the person's own frontal pose.
+    /// Default 18.
     pub turn_degrees: f32,
+    /// A turn this large, degrees, that was not asked for fails the challenge (an opposite
+    /// turn, a turn during a blink or a smile, a turn before the prompt). Default 12.
+    pub unrequested_turn_degrees: f32,
+    /// "Neutral" between challenges: the head within this many degrees of its frontal pose,
+    /// eyes open, mouth relaxed. Default 8.
+    pub neutral_degrees: f32,
+    /// How long the neutral pose must hold before the next prompt can come, ms. Default 400.
+    pub neutral_hold_ms: u64,
+    /// The prompt then comes after a random pause between these two, ms (a replayed video
+    /// cannot know when). Defaults 300 and 1500.
+    pub pause_min_ms: u64,
+    /// See `pause_min_ms`.
+    pub pause_max_ms: u64,
+    /// A movement that starts sooner than this after the prompt fails: nobody reacts that fast,
+    /// ms. Default 150.
+    pub min_reaction_ms: u64,
+    /// A movement must start within this time after the prompt, ms. Default 3000.
+    pub max_reaction_ms: u64,
+    /// Fastest head turn accepted, degrees per second: a larger change of yaw between two
+    /// frames is a swapped picture. Default 400.
+    pub max_yaw_speed_deg_s: f32,
+    /// Longest time between two frames during the challenges and the final capture, ms: a
+    /// longer gap breaks the chain of frames and fails the attempt. Default 500.
+    pub max_frame_gap_ms: u64,
+    /// The best frames (by sharpness and pose) of each capture whose embeddings are fused for
+    /// the match. Default 3.
+    pub fused_frames: usize,
     /// A face missing this long during the challenges fails the attempt, ms. Default 1500.
     pub face_lost_ms: u64,
     /// Pause after a failed attempt before capture restarts by itself, ms. Default 2000.
@@ -203,6 +237,16 @@ impl Default for SessionPolicy {
             hold_still_frames: 4,
             challenge_timeout_ms: 6000,
             turn_degrees: 18.0,
+            unrequested_turn_degrees: 12.0,
+            neutral_degrees: 8.0,
+            neutral_hold_ms: 400,
+            pause_min_ms: 300,
+            pause_max_ms: 1500,
+            min_reaction_ms: 150,
+            max_reaction_ms: 3000,
+            max_yaw_speed_deg_s: 400.0,
+            max_frame_gap_ms: 500,
+            fused_frames: 3,
             face_lost_ms: 1500,
             retry_pause_ms: 2000,
             camera_grace_ms: 5000,
@@ -238,11 +282,125 @@ impl SessionPolicy {
         if self.hint_hold_ms > 5000 {
             return bad("hint_hold_ms", self.hint_hold_ms.to_string(), "0-5000");
         }
+        if !(3.0..self.turn_degrees).contains(&self.unrequested_turn_degrees) {
+            return bad(
+                "unrequested_turn_degrees",
+                self.unrequested_turn_degrees.to_string(),
+                "3 up to (not including) turn_degrees",
+            );
+        }
+        if !(1.0..self.unrequested_turn_degrees).contains(&self.neutral_degrees) {
+            return bad(
+                "neutral_degrees",
+                self.neutral_degrees.to_string(),
+                "1 up to (not including) unrequested_turn_degrees",
+            );
+        }
+        if self.neutral_hold_ms > 5000 {
+            return bad(
+                "neutral_hold_ms",
+                self.neutral_hold_ms.to_string(),
+                "0-5000",
+            );
+        }
+        if self.pause_min_ms > self.pause_max_ms || self.pause_max_ms > 10_000 {
+            return bad(
+                "pause_min_ms/pause_max_ms",
+                format!("{}/{}", self.pause_min_ms, self.pause_max_ms),
+                "0 <= min <= max <= 10000",
+            );
+        }
+        if !(100..=1000).contains(&self.min_reaction_ms) {
+            return bad(
+                "min_reaction_ms",
+                self.min_reaction_ms.to_string(),
+                "100-1000 (below 100 ms no person reacts; this is what stops replays)",
+            );
+        }
+        if self.max_reaction_ms <= self.min_reaction_ms
+            || self.max_reaction_ms > self.challenge_timeout_ms
+        {
+            return bad(
+                "max_reaction_ms",
+                self.max_reaction_ms.to_string(),
+                "above min_reaction_ms and at most challenge_timeout_ms",
+            );
+        }
+        if !(60.0..=1000.0).contains(&self.max_yaw_speed_deg_s) {
+            return bad(
+                "max_yaw_speed_deg_s",
+                self.max_yaw_speed_deg_s.to_string(),
+                "60-1000",
+            );
+        }
+        if !(100..=2000).contains(&self.max_frame_gap_ms) {
+            return bad(
+                "max_frame_gap_ms",
+                self.max_frame_gap_ms.to_string(),
+                "100-2000",
+            );
+        }
+        if !(1..=10).contains(&self.fused_frames) {
+            return bad("fused_frames", self.fused_frames.to_string(), "1-10");
+        }
         if self.result_ttl_s < 60 {
             return bad("result_ttl_s", self.result_ttl_s.to_string(), "60 or more");
         }
         Ok(())
     }
+}
+
+/// The fewest kinds of challenge a session draws from, and the fewest it asks for: below these a
+/// replayed clip or a fixed sequence passes too often.
+pub const MIN_CHALLENGE_POOL: usize = 3;
+/// See [`MIN_CHALLENGE_POOL`].
+pub const MIN_CHALLENGE_COUNT: usize = 2;
+
+/// The challenge pool (deduplicated, completed to [`MIN_CHALLENGE_POOL`] kinds) and count
+/// (clamped to [`MIN_CHALLENGE_COUNT`]..=pool), with a warning for each adjustment.
+fn challenge_settings(
+    options: &SessionOptions,
+    warnings: &mut Vec<String>,
+) -> (Vec<ChallengeKind>, usize) {
+    let mut pool: Vec<ChallengeKind> = Vec::new();
+    for c in &options.challenges {
+        if !pool.contains(c) {
+            pool.push(*c);
+        }
+    }
+    if pool.len() < MIN_CHALLENGE_POOL {
+        let given = pool.len();
+        // Turns first: the 3-D check needs one.
+        for c in [
+            ChallengeKind::TurnLeft,
+            ChallengeKind::TurnRight,
+            ChallengeKind::Blink,
+            ChallengeKind::Smile,
+        ] {
+            if pool.len() >= MIN_CHALLENGE_POOL {
+                break;
+            }
+            if !pool.contains(&c) {
+                pool.push(c);
+            }
+        }
+        warnings.push(format!(
+            "challenges: {given} kind(s) given, at least {MIN_CHALLENGE_POOL} are used; using {}",
+            pool.iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let asked = usize::from(options.challenge_count);
+    let count = asked.clamp(MIN_CHALLENGE_COUNT, pool.len());
+    if count != asked {
+        warnings.push(format!(
+            "challengeCount {asked} is outside {MIN_CHALLENGE_COUNT}-{}; using {count}",
+            pool.len()
+        ));
+    }
+    (pool, count)
 }
 
 /// Options after validation.
@@ -301,29 +459,22 @@ pub fn validate(
             options.liveness.as_str()
         )));
     }
-    let mut challenges: Vec<ChallengeKind> = Vec::new();
-    for c in &options.challenges {
-        if !challenges.contains(c) {
-            challenges.push(*c);
-        }
+    if options.liveness == LivenessMode::Attended
+        && options
+            .operator
+            .as_deref()
+            .is_none_or(|o| o.trim().is_empty())
+    {
+        return Err(invalid(
+            "liveness `attended` needs the operator: the staff member who watches the person"
+                .to_owned(),
+        ));
     }
-    let mut challenge_count = usize::from(options.challenge_count);
-    if options.liveness.active() {
-        if !challenges.iter().any(|c| c.is_turn()) {
-            return Err(invalid(
-                "active liveness needs TURN_LEFT or TURN_RIGHT among the challenges (the 3-D check needs a head turn)"
-                    .to_owned(),
-            ));
-        }
-        let clamped = challenge_count.clamp(1, challenges.len());
-        if clamped != challenge_count {
-            warnings.push(format!(
-                "challengeCount {challenge_count} is outside 1-{}; using {clamped}",
-                challenges.len()
-            ));
-        }
-        challenge_count = clamped;
-    }
+    let (challenges, challenge_count) = if options.liveness.active() {
+        challenge_settings(options, &mut warnings)
+    } else {
+        (Vec::new(), 0)
+    };
     if options.inactivity_timeout_ms < 1000 {
         return Err(invalid(
             "inactivityTimeoutMs must be at least 1000".to_owned(),

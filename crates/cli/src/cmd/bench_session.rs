@@ -7,18 +7,18 @@ use std::time::Instant;
 use facekiosk_face::embed::Embedding;
 use facekiosk_face::engine::FaceEngine;
 use facekiosk_face::quality::{QualityMetrics, QualityReport};
-use facekiosk_identity::KioskIdentity;
-use facekiosk_session::claims::DeviceClaim;
+use facekiosk_identity::{KioskIdentity, TestJwksFile};
+use facekiosk_runner::{FrameStats, Reporter, RunSetup, SourceSpec};
+use facekiosk_session::claims::{DeviceClaim, ReferenceClaim, ReferenceSource};
 use facekiosk_session::observation::{FaceObservation, FrameObservation};
 use facekiosk_session::trace::TraceEventKind;
 use facekiosk_session::{
-    Event, Input, LivenessMode, Session, SessionContext, SessionOptions, SessionPolicy,
-    SessionStatus,
+    Event, Input, LivenessMode, Provenance, Reference, Session, SessionContext, SessionOptions,
+    SessionPolicy, SessionSeed, SessionStatus,
 };
 use serde::Serialize;
 
 use crate::cmd::bench::Stat;
-use crate::driver::{Reporter, Run};
 
 /// The session figures.
 #[derive(Debug, Serialize)]
@@ -71,30 +71,45 @@ fn context(engine: &FaceEngine, identity: &KioskIdentity) -> SessionContext {
             allow_attended: true,
             ..SessionPolicy::default()
         },
+        provenance: Provenance::default(),
+    }
+}
+
+fn reference(embedding: Embedding) -> Reference {
+    Reference {
+        embedding,
+        claim: ReferenceClaim {
+            sha256: String::new(),
+            source: ReferenceSource::WalkIn,
+        },
     }
 }
 
 /// Measures the session engine.
 pub fn run(engine: &FaceEngine, iterations: usize) -> anyhow::Result<SessionBench> {
     let identity = KioskIdentity::from_seed("kiosk-bench", [9; 32], 0);
-    let mut reference = vec![0.0f32; 192];
-    reference[0] = 1.0;
-    let reference =
-        Embedding::from_raw(reference).ok_or_else(|| anyhow::anyhow!("bad reference"))?;
+    let mut unit = vec![0.0f32; 192];
+    unit[0] = 1.0;
+    let embedding = Embedding::from_raw(unit).ok_or_else(|| anyhow::anyhow!("bad reference"))?;
     let options = SessionOptions {
         session_id: "bench".into(),
         liveness: LivenessMode::Attended,
+        operator: Some("bench".into()),
         ..SessionOptions::default()
     };
     // 1. Overhead: frames through fresh sessions until each decides (signing included once).
     let mut samples = Vec::new();
     let frame = observation(0.9);
     while samples.len() < iterations.max(10) {
+        let seed = SessionSeed {
+            challenges: 1,
+            result_id: [1; 16],
+        };
         let (mut session, _) = Session::start(
             options.clone(),
             context(engine, &identity),
-            reference.clone(),
-            1,
+            reference(embedding.clone()),
+            seed,
             0,
         );
         let mut now = 0;
@@ -111,7 +126,7 @@ pub fn run(engine: &FaceEngine, iterations: usize) -> anyhow::Result<SessionBenc
     let photo = facekiosk_face::decode::decode(crate::cmd::demo::PHOTO, Default::default())?;
     let clip = dir.path().join("clip.avi");
     facekiosk_capture::video::write_avi(&clip, &crate::cmd::demo::clip_frames(&photo), 15)?;
-    let reference = {
+    let clip_reference = {
         let id = crate::cmd::demo::id_photo(&photo);
         engine
             .analyze(&id, &engine.photo_options())?
@@ -119,19 +134,15 @@ pub fn run(engine: &FaceEngine, iterations: usize) -> anyhow::Result<SessionBenc
             .and_then(|f| f.embedding)
             .ok_or_else(|| anyhow::anyhow!("no face in the demo's ID photo"))?
     };
-    let mut source = facekiosk_capture::open(&clip.to_string_lossy(), &Default::default())?;
     let mut timer = Timer::default();
-    let run = Run {
-        engine,
-        identity: &identity,
-        policy: SessionPolicy {
-            allow_attended: true,
-            ..SessionPolicy::default()
-        },
-        options,
-        realtime: false,
+    let mut setup = RunSetup::new(engine, &identity, options);
+    setup.policy = SessionPolicy {
+        allow_attended: true,
+        ..SessionPolicy::default()
     };
-    run.run(reference, source.as_mut(), &mut timer)?;
+    setup.test_jwks = TestJwksFile::new(dir.path().join("test-jwks.json"));
+    let source = SourceSpec::new(clip.to_string_lossy(), Default::default());
+    setup.run(reference(clip_reference), source, &mut timer)?;
     let decision = match (timer.first_good, timer.decided) {
         (Some(a), Some(b)) => (b - a) as f64,
         _ => anyhow::bail!("the benchmark session did not decide"),
@@ -163,7 +174,7 @@ impl Reporter for Timer {
         }
     }
 
-    fn frame_done(&mut self, ms: f64) {
-        self.per_frame.push(ms);
+    fn frame_done(&mut self, stats: FrameStats) {
+        self.per_frame.push(stats.ms);
     }
 }

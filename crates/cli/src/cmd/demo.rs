@@ -15,10 +15,13 @@ use facekiosk_face::resample::resize;
 use facekiosk_session::{LivenessMode, SessionOptions, SessionPolicy};
 use image::{Rgb, RgbImage};
 
+use facekiosk_runner::{RunSetup, SourceSpec};
+use facekiosk_session::claims::ReferenceSource;
+
 use crate::cmd::runtime::describe;
 use crate::cmd::session::{Printer, print_ending, reference};
+use crate::cmd::unix_ms;
 use crate::config::KioskConfig;
-use crate::driver::{Run, unix_ms};
 use crate::output::{Outcome, Output};
 
 /// The built-in test photo.
@@ -104,31 +107,32 @@ pub fn run(config: &KioskConfig, out: &Output) -> anyhow::Result<Outcome> {
             reference = reference_path.display()
         );
     }
-    let reference = match reference(&engine, config, &reference_path) {
+    let reference = match reference(&engine, config, &reference_path, ReferenceSource::WalkIn) {
         Ok(r) => r,
         Err(e) => anyhow::bail!("the demo's reference photo: {e}"),
     };
-    let mut source = facekiosk_capture::open(&clip.to_string_lossy(), &config.capture)?;
-    let run = Run {
-        engine: &engine,
-        identity: &identity,
-        policy: SessionPolicy {
-            allow_attended: true,
-            ..config.session.clone()
-        },
-        options: SessionOptions {
+    let mut setup = RunSetup::new(
+        &engine,
+        &identity,
+        SessionOptions {
             session_id: format!("demo-{}", unix_ms()),
             liveness: LivenessMode::Attended,
+            operator: Some("demo".to_owned()),
             walk_in: true,
             ..SessionOptions::default()
         },
-        realtime: false,
+    );
+    setup.policy = SessionPolicy {
+        allow_attended: true,
+        ..config.session.clone()
     };
+    setup.test_jwks = crate::cmd::keys::test_jwks(config)?;
     let mut printer = Printer {
         trace: false,
         json: out.json(),
     };
-    let ending = run.run(reference, source.as_mut(), &mut printer)?;
+    let source = SourceSpec::new(clip.to_string_lossy(), config.capture.clone());
+    let ending = setup.run(reference, source, &mut printer)?;
     let outcome = print_ending(&ending, out)?;
     if !out.json() {
         println!(

@@ -5,8 +5,8 @@ use facekiosk_identity::{Jwks, KeyStore, KioskIdentity};
 use serde::Serialize;
 
 use crate::args::{KeysArgs, KeysCommand, VerifyResultArgs};
+use crate::cmd::unix_ms;
 use crate::config::KioskConfig;
-use crate::driver::unix_ms;
 use crate::output::{Outcome, Output};
 
 /// The kiosk's identity from its key store, created on first use.
@@ -21,6 +21,17 @@ pub fn identity(config: &KioskConfig) -> anyhow::Result<(KioskIdentity, KeyStore
         );
     }
     Ok((identity, store))
+}
+
+/// Where this kiosk's test keys are published: `test-jwks.json` beside its key store.
+pub fn test_jwks(config: &KioskConfig) -> anyhow::Result<facekiosk_identity::TestJwksFile> {
+    let dir = config.keys_dir()?;
+    let parent = dir
+        .parent()
+        .map_or_else(|| dir.clone(), std::path::Path::to_path_buf);
+    Ok(facekiosk_identity::TestJwksFile::new(
+        parent.join(facekiosk_identity::TEST_JWKS_FILE),
+    ))
 }
 
 #[derive(Serialize)]
@@ -110,8 +121,14 @@ pub fn verify_result(args: &VerifyResultArgs, out: &Output) -> anyhow::Result<Ou
             out.print(
                 &serde_json::json!({ "valid": true, "kid": v.kid, "claims": v.claims }),
                 || {
+                    let test = if v.claims["test"] == true {
+                        "\nTEST RESULT: made from a file, a folder or the demo and signed with a test key; \
+                         it says nothing about a person in front of a kiosk"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "VALID: signed by {} (session {}, verified {})\n{}",
+                        "VALID: signed by {} (session {}, verified {}){test}\n{}",
                         v.kid,
                         v.claims["sessionId"].as_str().unwrap_or("?"),
                         v.claims["isVerified"],

@@ -17,19 +17,27 @@ use facekiosk_face::quality::QualityReport;
 
 use crate::config::KioskConfig;
 
-/// Loads the face engine as configured. Models an operator installed with `facekiosk models
-/// install` (in the default models directory) are used without further configuration.
+/// Loads the face engine as configured. A passive-liveness model an operator installed with
+/// `facekiosk models install` (in the default models directory) is used without further
+/// configuration; replacing a shipped model needs `face.models_dir` (or `--models`).
 pub fn engine(config: &KioskConfig) -> anyhow::Result<FaceEngine> {
     let mut face = config.face.clone();
-    if face.models_dir.is_none()
-        && let Ok(installed) = models::install_dir(config)
+    if let Ok(installed) = models::install_dir(config)
+        && face.models_dir.as_deref() != Some(installed.as_path())
         && installed
             .join(facekiosk_face::manifest::MANIFEST_FILE)
             .is_file()
     {
-        face.models_dir = Some(installed);
+        face.drop_in_models_dir = Some(installed);
     }
     Ok(FaceEngine::load(&config.runtime, &face)?)
+}
+
+/// The unix time now, ms (the edge of the program: the session itself never reads a clock).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// "good" or the issue codes.

@@ -39,13 +39,14 @@ fn store(config: &KioskConfig) -> anyhow::Result<ModelStore> {
     Ok(match &config.face.models_dir {
         Some(dir) => ModelStore::with_dir(dir)?,
         None => {
-            // An operator's installed models are used without configuration once they exist.
+            // An operator's installed passive-liveness model is used without configuration
+            // once it exists (that directory may add nothing else).
             let default = install_dir(config)?;
             if default
                 .join(facekiosk_face::manifest::MANIFEST_FILE)
                 .is_file()
             {
-                ModelStore::with_dir(&default)?
+                ModelStore::embedded()?.with_drop_in(&default)?
             } else {
                 ModelStore::embedded()?
             }

@@ -1,16 +1,18 @@
 //! `facekiosk session`: a whole face session, headless.
 
 use anyhow::Context as _;
-use facekiosk_face::decode::decode_file;
+use facekiosk_face::decode::{decode, read_file};
 use facekiosk_face::engine::FaceEngine;
-use facekiosk_session::engine::reference_from_analysis;
+use facekiosk_face::manifest::sha256_hex;
+use facekiosk_runner::{Ending, FrameStats, Reporter, RunSetup, SessionSigner, SourceSpec};
+use facekiosk_session::claims::ReferenceSource;
 use facekiosk_session::options::Obfuscation;
-use facekiosk_session::{ErrorCode, Event, OperationError, SessionOptions};
+use facekiosk_session::{ErrorCode, Event, OperationError, Reference, SessionOptions};
 use serde_json::json;
 
 use crate::args::SessionArgs;
+use crate::cmd::unix_ms;
 use crate::config::KioskConfig;
-use crate::driver::{Ending, Reporter, Run, media_error, unix_ms};
 use crate::output::{Outcome, Output};
 
 /// Prints a session's events as they come: text lines, and trace events as JSON lines.
@@ -22,6 +24,26 @@ pub struct Printer {
 }
 
 impl Reporter for Printer {
+    fn started(&mut self, source: &facekiosk_capture::SourceInfo, signer: &SessionSigner) {
+        if self.json {
+            return;
+        }
+        match &signer.test_jwks {
+            Some(path) => println!(
+                "source {}: not a camera, so the result is a TEST result, signed with the test key {} \
+                 (verify it with --jwks {})",
+                source.name,
+                signer.signer.kid(),
+                path.display()
+            ),
+            None => println!(
+                "camera {}: signed with the kiosk's key {}",
+                source.name,
+                signer.signer.kid()
+            ),
+        }
+    }
+
     fn event(&mut self, at_ms: u64, event: &Event) {
         let t = at_ms as f64 / 1000.0;
         match event {
@@ -40,6 +62,8 @@ impl Reporter for Printer {
             _ => {}
         }
     }
+
+    fn frame_done(&mut self, _stats: FrameStats) {}
 }
 
 /// Exit code for a session error: 1 when the session ran and said no, 2 when it could not run.
@@ -58,31 +82,56 @@ fn outcome_for(code: ErrorCode) -> Outcome {
 /// Prints how the session ended and returns the exit outcome.
 pub fn print_ending(ending: &Ending, out: &Output) -> anyhow::Result<Outcome> {
     match ending {
-        Ending::Success { jws, verified } => {
+        Ending::Success {
+            jws,
+            verified,
+            test_jwks,
+        } => {
             let c = &verified.claims;
-            out.print(&json!({ "outcome": "success", "jws": jws, "claims": c }), || {
-                format!(
-                    "{}: session {}, match score {} (level {}, required {}), liveness {} ({})\n\nresult (JWS, signed by {}):\n{}\n\nclaims:\n{}",
-                    if c["isVerified"] == true { "VERIFIED" } else { "NOT VERIFIED" },
-                    c["sessionId"].as_str().unwrap_or("?"),
-                    c["match"]["score"],
-                    c["match"]["level"],
-                    c["match"]["minimumLevel"],
-                    c["liveness"]["detected"],
-                    c["liveness"]["method"].as_str().unwrap_or("?"),
-                    verified.kid,
-                    jws,
-                    serde_json::to_string_pretty(&redacted(c)).unwrap_or_default()
-                )
-            })?;
+            out.print(
+                &json!({ "outcome": "success", "jws": jws, "claims": c, "testJwks": test_jwks }),
+                || {
+                    let mut s = format!(
+                        "{}: session {}, match score {} (level {}, required {}), liveness {} ({})\n\nresult (JWS, signed by {}):\n{}\n\nclaims:\n{}",
+                        if c["isVerified"] == true { "VERIFIED" } else { "NOT VERIFIED" },
+                        c["sessionId"].as_str().unwrap_or("?"),
+                        c["match"]["score"],
+                        c["match"]["level"],
+                        c["match"]["minimumLevel"],
+                        c["liveness"]["detected"],
+                        c["liveness"]["method"].as_str().unwrap_or("?"),
+                        verified.kid,
+                        jws,
+                        serde_json::to_string_pretty(&redacted(c)).unwrap_or_default()
+                    );
+                    if let Some(p) = test_jwks {
+                        s.push_str(&format!(
+                            "\n\nTEST RESULT (test: true): signed with a test key, not the kiosk's. \
+                             Its public key is in {}:\n  facekiosk verify-result RESULT --jwks {}",
+                            p.display(),
+                            p.display()
+                        ));
+                    }
+                    s
+                },
+            )?;
             Ok(if c["isVerified"] == true {
                 Outcome::Success
             } else {
                 Outcome::Negative
             })
         }
-        Ending::Error { error, partial } => {
-            print_error(error, partial.as_ref().map(|p| &p.claims), out)?;
+        Ending::Error {
+            error,
+            partial,
+            test_jwks,
+        } => {
+            print_error(
+                error,
+                partial.as_ref().map(|p| &p.claims),
+                test_jwks.as_deref(),
+                out,
+            )?;
             Ok(outcome_for(error.code))
         }
     }
@@ -91,10 +140,11 @@ pub fn print_ending(ending: &Ending, out: &Output) -> anyhow::Result<Outcome> {
 fn print_error(
     error: &OperationError,
     partial: Option<&serde_json::Value>,
+    test_jwks: Option<&std::path::Path>,
     out: &Output,
 ) -> anyhow::Result<()> {
     out.print(
-        &json!({ "outcome": "error", "error": error, "partialClaims": partial }),
+        &json!({ "outcome": "error", "error": error, "partialClaims": partial, "testJwks": test_jwks }),
         || {
             let mut s = format!(
                 "NOT VERIFIED: {}: {}",
@@ -122,22 +172,26 @@ fn redacted(c: &serde_json::Value) -> serde_json::Value {
     c
 }
 
-/// Checks the reference photo: exactly one face, measurable. Errors are `INVALID_CONFIG`.
+/// The reference from a photo file: exactly one face that passes the photo quality gates.
+/// Errors are `INVALID_CONFIG` (or `MODEL_ERROR`).
 pub fn reference(
     engine: &FaceEngine,
     config: &KioskConfig,
     path: &std::path::Path,
-) -> Result<facekiosk_face::embed::Embedding, OperationError> {
-    let img = decode_file(path, config.face.decode).map_err(|e| {
+    source: ReferenceSource,
+) -> Result<Reference, OperationError> {
+    let invalid = |e: String| {
         OperationError::new(
             ErrorCode::InvalidConfig,
             format!("reference {}: {e}", path.display()),
         )
-    })?;
+    };
+    let bytes = read_file(path, config.face.decode).map_err(|e| invalid(e.to_string()))?;
+    let img = decode(&bytes, config.face.decode).map_err(|e| invalid(e.to_string()))?;
     let analysis = engine
         .analyze(&img, &engine.photo_options())
         .map_err(|e| OperationError::new(ErrorCode::ModelError, e.to_string()))?;
-    reference_from_analysis(&analysis).map_err(|mut e| {
+    Reference::from_photo(&analysis, sha256_hex(&bytes), source).map_err(|mut e| {
         e.message = Some(format!(
             "reference {}: {}",
             path.display(),
@@ -163,18 +217,32 @@ fn obfuscation(s: &str) -> anyhow::Result<Obfuscation> {
 pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Result<Outcome> {
     let engine = crate::cmd::engine(config)?;
     let (identity, _) = crate::cmd::keys::identity(config)?;
-    let reference = match reference(&engine, config, &args.reference) {
+    let walk_in = args.session_id.is_none();
+    let source = if walk_in {
+        ReferenceSource::WalkIn
+    } else {
+        ReferenceSource::Api
+    };
+    let reference = match reference(&engine, config, &args.reference, source) {
         Ok(r) => r,
         Err(e) => {
-            print_error(&e, None, out)?;
+            print_error(&e, None, None, out)?;
             return Ok(outcome_for(e.code));
         }
     };
+    if let Some(level) = facekiosk_face::matching::MatchLevel::new(
+        u8::try_from(args.minimum_match_level).unwrap_or(0),
+    ) && facekiosk_session::extrapolated(engine.calibration().0, level)
+    {
+        eprintln!(
+            "facekiosk: warning: match level {level} is extrapolated in the calibration in use, not \
+             measured: its false-match rate is an estimate (see docs/EVALUATION.md)"
+        );
+    }
     let liveness = args
         .liveness
         .parse()
         .map_err(|e: String| anyhow::anyhow!(e))?;
-    let walk_in = args.session_id.is_none();
     let options = SessionOptions {
         session_id: args
             .session_id
@@ -193,29 +261,23 @@ pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Re
             .transpose()?
             .unwrap_or_default(),
         walk_in,
+        operator: args.operator.clone(),
         ..SessionOptions::default()
     };
-    let mut source = match facekiosk_capture::open(&args.source, &config.capture) {
-        Ok(s) => s,
-        Err(e) => {
-            let err = media_error(&e);
-            print_error(&err, None, out)?;
-            return Ok(outcome_for(err.code));
-        }
-    };
-    let run = Run {
-        engine: &engine,
-        identity: &identity,
-        policy: config.session.clone(),
-        options,
-        realtime: args.realtime,
-    };
+    let mut setup = RunSetup::new(&engine, &identity, options);
+    setup.policy = config.session.clone();
+    setup.realtime = args.realtime;
+    setup.test_jwks = crate::cmd::keys::test_jwks(config)?;
     let mut printer = Printer {
         trace: args.trace,
         json: out.json(),
     };
-    let ending = run
-        .run(reference, source.as_mut(), &mut printer)
+    let ending = setup
+        .run(
+            reference,
+            SourceSpec::new(args.source.clone(), config.capture.clone()),
+            &mut printer,
+        )
         .context("the session failed")?;
     print_ending(&ending, out)
 }

@@ -1,25 +1,34 @@
 //! Scripted sessions: a fake clock at 15 frames/s, frame observations built by hand (chosen
-//! embeddings, quality verdicts, landmark tracks of a 3-D head or of a flat photo), and a
-//! "performer" that does the challenges the session asks for, in whatever order it asks.
+//! embeddings, quality verdicts, landmarks of a 3-D head or of a flat photo), and a "performer"
+//! that waits for each prompt, reacts after a human delay, does what it is asked at a human
+//! pace, and comes back to a neutral pose.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use facekiosk_face::embed::Embedding;
-use facekiosk_face::geometry::{BoundingBox, Point};
-use facekiosk_face::landmarks::HeadPose;
-use facekiosk_face::liveness::{LivenessSignals, PassiveScore};
+use facekiosk_face::geometry::BoundingBox;
+use facekiosk_face::landmarks::{HeadPose, Landmark};
+use facekiosk_face::liveness::{HEAD_LANDMARKS, HeadPoints, LivenessSignals, PassiveScore};
 use facekiosk_face::matching::Calibration;
 use facekiosk_face::quality::{QualityIssue, QualityMetrics, QualityReport};
-use facekiosk_identity::KioskIdentity;
-use facekiosk_session::claims::DeviceClaim;
+use facekiosk_identity::{KioskIdentity, ResultSigner, TestKey};
+use facekiosk_session::claims::{
+    CalibrationClaim, CaptureClaim, CaptureSource, DeviceClaim, ModelsClaim, ReferenceClaim,
+    ReferenceSource,
+};
 use facekiosk_session::engine::ChallengePrompt;
 use facekiosk_session::observation::{FaceObservation, FrameObservation};
 use facekiosk_session::options::ChallengeKind;
-use facekiosk_session::{Event, Input, Session, SessionContext, SessionOptions, SessionPolicy};
+use facekiosk_session::{
+    Event, Input, Provenance, Reference, Session, SessionContext, SessionOptions, SessionPolicy,
+    SessionSeed,
+};
 
 /// 15 frames per second.
 pub const FRAME_MS: u64 = 66;
 /// The session starts at this unix time (ms): 2026-11-23 10:00:00 UTC.
 pub const T0: u64 = 1_795_428_000_000;
+/// Frames a scripted person takes to react to a prompt (~330 ms).
+pub const REACTION_FRAMES: u32 = 5;
 
 pub fn identity() -> KioskIdentity {
     KioskIdentity::from_seed("kiosk-test", [42; 32], T0 / 1000)
@@ -34,7 +43,7 @@ pub fn calibration() -> Calibration {
                 r#"{{"level":{},"maxFmr":{},"threshold":{t},"extrapolated":{},"observedFmr":0,"observedTmr":1}}"#,
                 i + 1,
                 10f64.powi(-(i as i32 + 2)),
-                i > 0
+                i > 2
             )
         })
         .collect();
@@ -45,9 +54,33 @@ pub fn calibration() -> Calibration {
     Calibration::parse(&json, "test.json".as_ref()).unwrap()
 }
 
-pub fn context(policy: SessionPolicy, passive: bool) -> SessionContext {
+pub fn provenance() -> Provenance {
+    Provenance {
+        capture: CaptureClaim {
+            source: CaptureSource::Camera,
+            device: "scripted camera".into(),
+            r#virtual: false,
+        },
+        allow_virtual_camera: false,
+        models: ModelsClaim {
+            sha256: [("detector", "d1"), ("embedder", "e1"), ("landmarks", "l1")]
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+            replaced: Vec::new(),
+        },
+        calibration: CalibrationClaim {
+            sha256: "c1".into(),
+            set: "test".into(),
+            images: 0,
+            identities: 0,
+        },
+    }
+}
+
+pub fn context_with(policy: SessionPolicy, passive: bool, signer: ResultSigner) -> SessionContext {
     SessionContext {
-        signer: identity().signer(),
+        signer,
         device: DeviceClaim {
             kiosk: String::new(),
             camera: "scripted".into(),
@@ -57,7 +90,18 @@ pub fn context(policy: SessionPolicy, passive: bool) -> SessionContext {
         calibration: calibration(),
         passive_threshold: passive.then_some(0.0),
         policy,
+        provenance: provenance(),
     }
+}
+
+pub fn context(policy: SessionPolicy, passive: bool) -> SessionContext {
+    context_with(policy, passive, identity().signer())
+}
+
+/// A test key's signer (for file and folder sources).
+pub fn test_signer() -> (ResultSigner, facekiosk_identity::Jwk) {
+    let key = TestKey::generate(&identity(), T0 / 1000, 3600).unwrap();
+    (key.signer(), key.jwk().clone())
 }
 
 pub fn options() -> SessionOptions {
@@ -67,9 +111,22 @@ pub fn options() -> SessionOptions {
     }
 }
 
+pub fn seed() -> SessionSeed {
+    SessionSeed {
+        challenges: 7,
+        result_id: [9; 16],
+    }
+}
+
 /// The reference: a unit vector.
-pub fn reference() -> Embedding {
-    embedding(1.0)
+pub fn reference() -> Reference {
+    Reference {
+        embedding: embedding(1.0),
+        claim: ReferenceClaim {
+            sha256: "ab12".into(),
+            source: ReferenceSource::Api,
+        },
+    }
 }
 
 /// An embedding whose similarity with the reference is `s`; `axis` (1..8) picks which other
@@ -86,39 +143,50 @@ pub fn embedding(s: f32) -> Embedding {
     embedding_on(s, 1)
 }
 
-/// A rough 3-D face (mm, z towards the camera negative): 33 points like the parallax subset.
-fn head_points() -> Vec<[f64; 3]> {
+/// A rough 3-D head (mm, z towards the camera negative): one point per landmark of the 3-D
+/// check, on an ellipsoid, the nose in front.
+fn head_model() -> Vec<[f64; 3]> {
+    let n = HEAD_LANDMARKS.len();
     let mut pts = Vec::new();
-    for i in 0..33 {
-        let a = i as f64 / 33.0 * std::f64::consts::TAU;
-        let (x, y) = (70.0 * a.cos(), 90.0 * a.sin());
-        pts.push([x, y, 40.0 * ((x / 75.0).powi(2) + (y / 95.0).powi(2))]);
+    for i in 0..n {
+        let a = i as f64 / n as f64 * std::f64::consts::TAU;
+        let ring = if i % 2 == 0 { 1.0 } else { 0.6 };
+        let (x, y) = (70.0 * ring * a.cos(), 90.0 * ring * a.sin());
+        pts.push([x, y, 45.0 * ((x / 75.0).powi(2) + (y / 95.0).powi(2))]);
     }
-    pts[0] = [0.0, 0.0, -35.0];
-    pts[1] = [0.0, 20.0, -25.0];
-    pts[2] = [0.0, -25.0, -10.0];
+    pts[0] = [0.0, 5.0, -38.0];
+    pts[1] = [0.0, 20.0, -28.0];
+    pts[2] = [0.0, -25.0, -12.0];
     pts
 }
 
-/// Landmarks of the head turned by `yaw` degrees (positive: to the person's left), or of a flat
-/// photo of it turned the same way.
-pub fn parallax(yaw: f32, flat: bool) -> (Vec<Point>, f32) {
+/// The landmarks of the head turned by `yaw` degrees (positive: to the person's left), or of a
+/// flat photo of it turned the same way. The landmark model's depth guess is a head's either way.
+pub fn head(yaw: f32, flat: bool) -> HeadPoints {
     let (s, c) = f64::from(yaw).to_radians().sin_cos();
-    let project = |p: [f64; 3]| {
-        let [x, y, z] = if flat {
-            [p[0] * c, p[1], p[0] * s]
-        } else {
-            [p[0] * c + p[2] * s, p[1], -p[0] * s + p[2] * c]
-        };
-        let (f, d) = (800.0, 600.0);
-        Point::new(
-            (320.0 + f * x / (d + z)) as f32,
-            (240.0 + f * y / (d + z)) as f32,
-        )
-    };
-    let pts = head_points().into_iter().map(project).collect();
-    let eyes = project([-32.0, -20.0, 5.0]).distance(project([32.0, -20.0, 5.0]));
-    (pts, eyes)
+    let (f, d) = (900.0, 600.0);
+    let points = head_model()
+        .into_iter()
+        .map(|p| {
+            let surface = if flat { [p[0], p[1], 0.0] } else { p };
+            let (x, y, z) = (
+                surface[0] * c + surface[2] * s,
+                surface[1],
+                -surface[0] * s + surface[2] * c,
+            );
+            Landmark {
+                x: (320.0 + f * x / (d + z)) as f32,
+                y: (240.0 + f * y / (d + z)) as f32,
+                z: ((-p[0] * s + p[2] * c) * f / d) as f32,
+            }
+        })
+        .collect();
+    let eye = |x: f64| 900.0 * (x * c + 5.0 * s) / (600.0 + (-x * s + 5.0 * c));
+    HeadPoints {
+        points,
+        eye_distance: (eye(35.0) - eye(-35.0)).abs() as f32,
+        presence: 0.99,
+    }
 }
 
 /// A frame with the face in the middle.
@@ -134,6 +202,8 @@ pub struct Face {
     pub issue: Option<QualityIssue>,
     /// Which person (see [`embedding_on`]).
     pub axis: usize,
+    /// Horizontal offset of the face box, px.
+    pub dx: f32,
 }
 
 impl Face {
@@ -148,6 +218,7 @@ impl Face {
             passive_logit: None,
             issue: None,
             axis: 1,
+            dx: 0.0,
         }
     }
 
@@ -158,7 +229,7 @@ impl Face {
         }
     }
 
-    pub fn frame(self) -> Input {
+    pub fn observation(self) -> FrameObservation {
         let metrics = QualityMetrics {
             eye_distance_px: 70.0,
             face_fraction: 0.35,
@@ -176,16 +247,14 @@ impl Face {
             sharpness: 300.0,
             faces_counted: 1,
         };
-        let issues: Vec<QualityIssue> = self.issue.into_iter().collect();
-        let good = issues.is_empty() && self.yaw.abs() < 25.0 && self.ear > 0.14;
-        let mut issues = issues;
+        let mut issues: Vec<QualityIssue> = self.issue.into_iter().collect();
         if self.yaw.abs() >= 25.0 {
             issues.push(QualityIssue::YawOutOfRange);
         }
         if self.ear <= 0.14 {
             issues.push(QualityIssue::EyesClosed);
         }
-        Input::Frame(Box::new(FrameObservation {
+        FrameObservation {
             width: 640,
             height: 480,
             faces: 1,
@@ -195,7 +264,7 @@ impl Face {
             },
             face: Some(FaceObservation {
                 bbox: BoundingBox {
-                    x: 220.0,
+                    x: 220.0 + self.dx,
                     y: 120.0,
                     width: 200.0,
                     height: 240.0,
@@ -210,16 +279,21 @@ impl Face {
                         roll: 0.0,
                     },
                 }),
-                parallax: Some(parallax(self.yaw, self.flat)),
+                head: Some(head(self.yaw, self.flat)),
                 passive: self.passive_logit.map(|l| PassiveScore {
                     logit: l,
                     probability: 1.0 / (1.0 + (-l).exp()),
                     live: l >= 0.0,
                 }),
-                embedding: good.then(|| embedding_on(self.similarity, self.axis)),
+                // The runner embeds every frame with a face while the session proves.
+                embedding: Some(embedding_on(self.similarity, self.axis)),
             }),
             image: None,
-        }))
+        }
+    }
+
+    pub fn frame(self) -> Input {
+        Input::Frame(Box::new(self.observation()))
     }
 }
 
@@ -249,7 +323,7 @@ pub struct Script {
 
 impl Script {
     pub fn start(options: SessionOptions, ctx: SessionContext) -> Self {
-        let (session, ev) = Session::start(options, ctx, reference(), 7, T0);
+        let (session, ev) = Session::start(options, ctx, reference(), seed(), T0);
         let mut s = Script {
             session,
             now: T0,
@@ -296,6 +370,23 @@ impl Script {
         }
     }
 
+    /// The face a live person shows on the next frame: neutral while no challenge is shown;
+    /// after a prompt, a human reaction time, then the movement asked for.
+    pub fn next_face(&mut self, face: Face) -> Face {
+        let mut f = match self.challenge {
+            None => face,
+            Some(c) => {
+                self.step += 1;
+                act(face, c.kind, self.step)
+            }
+        };
+        // Move towards the pose aimed for, 8° per frame at most.
+        let target = f.yaw;
+        self.yaw += (target - self.yaw).clamp(-8.0, 8.0);
+        f.yaw = self.yaw;
+        f
+    }
+
     /// A live person: holds still, then does each challenge shown, until the session ends or
     /// `max_frames` pass. `face` sets who it is (similarity) and whether the head is a flat photo.
     pub fn perform(&mut self, face: Face, max_frames: usize) {
@@ -303,17 +394,7 @@ impl Script {
             if self.session.is_finished() {
                 return;
             }
-            let mut f = match self.challenge {
-                None => face,
-                Some(c) => {
-                    self.step += 1;
-                    act(face, c.kind, self.step)
-                }
-            };
-            // Move towards the pose asked for, 8° per frame at most.
-            let target = f.yaw;
-            self.yaw += (target - self.yaw).clamp(-8.0, 8.0);
-            f.yaw = self.yaw;
+            let f = self.next_face(face);
             self.feed(f.frame());
         }
     }
@@ -337,6 +418,16 @@ impl Script {
         self.frames(max, input);
     }
 
+    /// Performs until a challenge is on screen.
+    pub fn until_challenge(&mut self) {
+        for _ in 0..100 {
+            if self.challenge.is_some() || self.finished() {
+                return;
+            }
+            self.perform(Face::genuine(), 1);
+        }
+    }
+
     pub fn finished(&self) -> bool {
         self.session.is_finished()
     }
@@ -344,7 +435,11 @@ impl Script {
     /// The session's events as readable lines, for snapshots. Results are shown as their
     /// verified claims (the audit image cut short).
     pub fn transcript(&self) -> String {
-        let jwks = identity().jwks();
+        self.transcript_with(&identity().jwks())
+    }
+
+    /// The transcript, verifying results with `jwks`.
+    pub fn transcript_with(&self, jwks: &facekiosk_identity::Jwks) -> String {
         let mut out = String::new();
         for (t, e) in &self.events {
             let line = match e {
@@ -370,7 +465,7 @@ impl Script {
                         .unwrap_or_default(),
                 ),
                 Event::Success(jws) => {
-                    let v = facekiosk_identity::verify(jws, &jwks, (T0 / 1000) + 60)
+                    let v = facekiosk_identity::verify(jws, jwks, (T0 / 1000) + 60)
                         .expect("the result verifies");
                     format!(
                         "success {}",
@@ -384,7 +479,7 @@ impl Script {
                         err.message.as_deref().unwrap_or("")
                     );
                     if let Some(data) = &err.data {
-                        let v = facekiosk_identity::verify(data, &jwks, (T0 / 1000) + 60)
+                        let v = facekiosk_identity::verify(data, jwks, (T0 / 1000) + 60)
                             .expect("the partial result verifies");
                         s.push_str(&format!(
                             " data={}",
@@ -409,6 +504,18 @@ impl Script {
             count(|e| matches!(e, Event::Finally)),
         )
     }
+
+    /// The success's claims, verified.
+    pub fn success_claims(&self) -> Option<serde_json::Value> {
+        self.events.iter().find_map(|(_, e)| match e {
+            Event::Success(jws) => {
+                facekiosk_identity::verify(jws, &identity().jwks(), T0 / 1000 + 60)
+                    .ok()
+                    .map(|v| v.claims)
+            }
+            _ => None,
+        })
+    }
 }
 
 fn redact(mut v: serde_json::Value) -> serde_json::Value {
@@ -418,18 +525,22 @@ fn redact(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
-/// What a live person (or a photo) aims for at `step` frames into a challenge (the performer
-/// then moves the head there at a human pace).
+/// What a live person (or a photo) aims for at `step` frames after a prompt: nothing during the
+/// reaction time, then the movement (the performer moves the head there at a human pace).
 pub fn act(face: Face, kind: ChallengeKind, step: u32) -> Face {
+    if step < REACTION_FRAMES {
+        return face;
+    }
+    let moving = step - REACTION_FRAMES;
     match kind {
         ChallengeKind::TurnLeft => Face { yaw: 24.0, ..face },
         ChallengeKind::TurnRight => Face { yaw: -24.0, ..face },
         ChallengeKind::Blink => Face {
-            ear: if (3..=5).contains(&step) { 0.08 } else { 0.3 },
+            ear: if (1..=3).contains(&moving) { 0.08 } else { 0.3 },
             ..face
         },
         ChallengeKind::Smile => Face {
-            smile: if step >= 2 { 1.3 } else { 1.0 },
+            smile: if moving >= 1 { 1.3 } else { 1.0 },
             ..face
         },
     }

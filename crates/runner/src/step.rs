@@ -1,0 +1,65 @@
+//! One frame through the face engine and the session, without threads.
+
+use std::sync::Arc;
+
+use facekiosk_face::engine::{AnalyzeOptions, FaceEngine};
+use facekiosk_session::observation::{FrameNeeds, FrameObservation};
+use facekiosk_session::{ErrorCode, Event, Input, OperationError, Session};
+use image::RgbImage;
+
+/// A session and the engine that analyses its frames.
+#[derive(Debug)]
+pub struct FrameStep<'a> {
+    engine: &'a FaceEngine,
+    session: Session,
+    keep_image: bool,
+}
+
+impl<'a> FrameStep<'a> {
+    /// Steps `session` with `engine`; `keep_image` keeps frames for the audit image.
+    pub fn new(engine: &'a FaceEngine, session: Session, keep_image: bool) -> Self {
+        Self {
+            engine,
+            session,
+            keep_image,
+        }
+    }
+
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The analysis options for what the session needs now.
+    pub fn options(&self) -> AnalyzeOptions {
+        analyze_options(self.engine, self.session.frame_needs())
+    }
+
+    /// Analyses `image`, taken at `now` (unix ms), and feeds it to the session. A model failure
+    /// ends the session with `MODEL_ERROR`.
+    pub fn frame(&mut self, now: u64, image: RgbImage) -> Vec<Event> {
+        let options = self.options();
+        let input = match self.engine.analyze(&image, &options) {
+            Ok(analysis) => {
+                let kept = self.keep_image.then(|| Arc::new(image));
+                Input::Frame(Box::new(FrameObservation::from_analysis(analysis, kept)))
+            }
+            Err(e) => Input::Fail(OperationError::new(ErrorCode::ModelError, e.to_string())),
+        };
+        self.session.handle(now, input)
+    }
+
+    /// Feeds any other input.
+    pub fn input(&mut self, now: u64, input: Input) -> Vec<Event> {
+        self.session.handle(now, input)
+    }
+}
+
+/// The face engine's options for what a session needs.
+pub fn analyze_options(engine: &FaceEngine, needs: FrameNeeds) -> AnalyzeOptions {
+    let mut o = engine.live_options();
+    o.landmarks = needs.landmarks;
+    o.embed = needs.embed;
+    o.passive = needs.passive;
+    o
+}
