@@ -96,12 +96,22 @@ fn resample(img: &RgbImage, xt: &Taps, yt: &Taps, mut out: impl FnMut(usize, [f3
 }
 
 /// A letterboxed model input.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Letterboxed {
     /// `side × side × 3` values, NHWC, normalised.
     pub data: Vec<f32>,
     /// Image pixels per input pixel: multiply input coordinates by this to get image coordinates.
     pub scale: f32,
+}
+
+impl std::fmt::Debug for Letterboxed {
+    // Never the values: they are the picture.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Letterboxed")
+            .field("len", &self.data.len())
+            .field("scale", &self.scale)
+            .finish()
+    }
 }
 
 /// Pads `img` to a square with zeros (right and bottom) and resamples it to `side`×`side`,
