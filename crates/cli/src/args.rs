@@ -123,6 +123,14 @@ pub struct EvalArgs {
     /// Where to write the DET curve and score histograms (PNG).
     #[arg(long, value_name = "OUT.png")]
     pub plot: Option<PathBuf>,
+    /// Which face of a photo with several is the labelled one: `ranked` (large and central,
+    /// as the kiosk chooses) or `central` (nearest the image centre, for sets cropped around
+    /// their subject such as LFW).
+    #[arg(long, default_value = "ranked", value_name = "CHOICE")]
+    pub face: facekiosk_face::engine::FaceChoice,
+    /// Also write every pair's score (CSV: file_a,file_b,genuine,score) for failure analysis.
+    #[arg(long, value_name = "OUT.csv")]
+    pub scores: Option<PathBuf>,
 }
 
 /// `facekiosk calibrate`.
@@ -136,10 +144,33 @@ pub struct CalibrateArgs {
     pub labels: Option<PathBuf>,
     /// The calibration file to write.
     #[arg(long, value_name = "FILE", default_value = "calibration.json")]
-    pub out: Option<PathBuf>,
+    pub out: PathBuf,
     /// A name for the set, recorded in the file (default: the directory's name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Which face of a photo with several is the labelled one (see `eval --face`).
+    #[arg(long, default_value = "ranked", value_name = "CHOICE")]
+    pub face: facekiosk_face::engine::FaceChoice,
+    /// Seed of the identity split.
+    #[arg(long, default_value_t = 20_261_202)]
+    pub seed: u64,
+    /// Share of the identities held out to measure the thresholds (the others choose them).
+    #[arg(long, default_value_t = 0.5, value_parser = fraction)]
+    pub holdout: f64,
+    /// Each threshold keeps the upper bound on the choosing half within this share of the
+    /// level's target, so that the held-out half can confirm it.
+    #[arg(long, default_value_t = 0.6, value_parser = fraction)]
+    pub margin: f64,
+    /// Where to write the held-out DET curve with each level's measured FMR, bound and TAR.
+    #[arg(long, value_name = "OUT.png")]
+    pub plot: Option<PathBuf>,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number between 0 and 1 (exclusive)")),
+    }
 }
 
 /// `facekiosk bench`.

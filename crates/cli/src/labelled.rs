@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use facekiosk_face::decode::decode_file;
 use facekiosk_face::embed::Embedding;
-use facekiosk_face::engine::{AnalyzeOptions, EmbedWhen, FaceEngine, FrameAnalysis};
+use facekiosk_face::engine::{AnalyzeOptions, EmbedWhen, FaceChoice, FaceEngine, FrameAnalysis};
 
 use crate::progress::Progress;
 
@@ -46,9 +46,12 @@ pub fn read_labels(path: &Path) -> anyhow::Result<Vec<LabelledImage>> {
         if file.is_empty() || label.is_empty() {
             bail!("{}:{}: empty file name or label", path.display(), n + 1);
         }
-        if Path::new(file).components().count() != 1 {
+        if !Path::new(file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
             bail!(
-                "{}:{}: `{file}` must be a file name inside the set's directory",
+                "{}:{}: `{file}` must be a path inside the set's directory (no `..`, not absolute)",
                 path.display(),
                 n + 1
             );
@@ -100,8 +103,20 @@ impl Analysed {
     }
 }
 
-/// Analyses every image of the set (a progress bar on a terminal). Unreadable images are kept
-/// with their error, so the report can count them.
+/// Where a labelled file is: `DIR/FILE`, or `DIR/images/FILE` for sets that keep their labels
+/// beside an `images/` folder.
+pub fn image_path(dir: &Path, file: &str) -> PathBuf {
+    let direct = dir.join(file);
+    if direct.is_file() {
+        return direct;
+    }
+    let nested = dir.join("images").join(file);
+    if nested.is_file() { nested } else { direct }
+}
+
+/// Analyses every image of the set, on as many threads as the engine has sessions per model
+/// (a progress bar on a terminal). Unreadable images are kept with their error, so the report
+/// can count them.
 pub fn analyse_set(
     engine: &FaceEngine,
     dir: &Path,
@@ -110,31 +125,42 @@ pub fn analyse_set(
     what: &str,
 ) -> Vec<Analysed> {
     let progress = Progress::new(images.len() as u64, what);
-    let out = images
-        .iter()
-        .map(|image| {
-            let path = dir.join(&image.file);
-            let analysis = decode_file(&path, engine.config().decode)
-                .and_then(|img| engine.analyze(&img, options))
-                .map_err(|e| e.to_string());
-            progress.inc();
-            Analysed {
-                image: image.clone(),
-                analysis,
-            }
-        })
-        .collect();
+    let workers = engine.parallelism().clamp(1, 8);
+    let chunk = images.len().div_ceil(workers).max(1);
+    let analyse = |image: &LabelledImage| {
+        let path = image_path(dir, &image.file);
+        let analysis = decode_file(&path, engine.config().decode)
+            .and_then(|img| engine.analyze(&img, options))
+            .map_err(|e| e.to_string());
+        progress.inc();
+        Analysed {
+            image: image.clone(),
+            analysis,
+        }
+    };
+    let out = std::thread::scope(|scope| {
+        let handles: Vec<_> = images
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(analyse).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            // A worker that panicked loses its images from the report; never the run.
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect::<Vec<_>>()
+    });
     progress.finish();
     out
 }
 
-/// Options for embedding a set's photos: photo quality, embedding always, no passive model, and
-/// landmarks only when the alignment needs them (the engine decides).
-pub fn embedding_options(engine: &FaceEngine) -> AnalyzeOptions {
+/// Options for embedding a set's photos: photo quality, embedding always, no passive model,
+/// landmarks only when the alignment needs them (the engine decides), and `choice` of face.
+pub fn embedding_options(engine: &FaceEngine, choice: FaceChoice) -> AnalyzeOptions {
     let mut o = engine.photo_options();
     o.embed = EmbedWhen::Always;
     o.passive = false;
     o.landmarks = false;
+    o.choice = choice;
     o
 }
 
@@ -144,8 +170,15 @@ pub fn embed_and_pair(
     engine: &FaceEngine,
     dir: &Path,
     labels: &[LabelledImage],
+    choice: FaceChoice,
 ) -> (Vec<Analysed>, Vec<f32>, Vec<f32>) {
-    let set = analyse_set(engine, dir, labels, &embedding_options(engine), "embedding");
+    let set = analyse_set(
+        engine,
+        dir,
+        labels,
+        &embedding_options(engine, choice),
+        "embedding",
+    );
     let (genuine, impostor) = pair_scores(&set);
     (set, genuine, impostor)
 }
@@ -208,6 +241,8 @@ mod tests {
                 .contains("twice")
         );
         assert!(labels("../a.jpg,x\n").is_err());
+        assert!(labels("/etc/a.jpg,x\n").is_err());
+        assert!(labels("people/a.jpg,x\n").is_ok());
         assert!(labels("file,identity\n").is_err());
     }
 }

@@ -48,6 +48,93 @@ pub fn det_and_histograms(
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+/// Draws the held-out DET curve of a calibration, with each level's measured false-match rate,
+/// its upper bound (a bar from the observed rate to the bound) and its TAR.
+pub fn calibration_det(
+    path: &Path,
+    title: &str,
+    det: &[CurvePoint],
+    cal: &Calibration,
+) -> anyhow::Result<()> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (1000, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let root = root
+        .titled(title, ("sans-serif", 22))
+        .map_err(|e| anyhow!("{e}"))?;
+    draw_calibration(&root, det, cal).map_err(|e| anyhow!("{e}"))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn draw_calibration(
+    area: &Area<'_>,
+    det: &[CurvePoint],
+    cal: &Calibration,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (fx, fy) = (1e-7, 1e-4);
+    let mut chart = ChartBuilder::on(area)
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d((fx..1.0f64).log_scale(), (fy..1.0f64).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("false match rate (held-out impostor pairs)")
+        .y_desc("false non-match rate (held-out genuine pairs)")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(
+            det.iter().map(|p| (p.fmr.max(fx), p.fnmr.max(fy))),
+            BLUE.stroke_width(2),
+        ))?
+        .label("DET, held-out identities")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    for l in &cal.levels {
+        let colour = if l.extrapolated {
+            RGBColor(200, 120, 0)
+        } else {
+            RGBColor(0, 140, 60)
+        };
+        let fnmr = (1.0 - l.observed_tmr).max(fy);
+        let fmr = l.observed_fmr.max(fx);
+        let bound = l.fmr_upper_bound.unwrap_or(fmr).max(fx);
+        // The target, the measured point and the bar up to its bound.
+        chart.draw_series(LineSeries::new(
+            [(l.max_fmr, fy), (l.max_fmr, 1.0)],
+            colour.mix(0.35).stroke_width(1),
+        ))?;
+        chart.draw_series(LineSeries::new(
+            [(fmr, fnmr), (bound, fnmr)],
+            colour.stroke_width(3),
+        ))?;
+        chart.draw_series(std::iter::once(Circle::new((fmr, fnmr), 5, colour.filled())))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(
+                "L{} {}: FMR {:.1e} ≤ {:.1e}, TAR {:.1} %",
+                l.level,
+                if l.extrapolated { "extrap." } else { "measured" },
+                l.observed_fmr,
+                bound,
+                l.observed_tmr * 100.0
+            ),
+            (l.max_fmr * 1.15, (0.55 - 0.1 * f64::from(l.level.get())).max(0.02)),
+            ("sans-serif", 13).into_font().color(&colour),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    Ok(())
+}
+
 fn draw_det(
     area: &Area<'_>,
     det: &[CurvePoint],

@@ -132,6 +132,29 @@ pub enum EmbedWhen {
     Always,
 }
 
+/// Which face of an image is "the" face.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaceChoice {
+    /// The most likely subject: large and central ([`rank_faces`]); the default.
+    #[default]
+    Ranked,
+    /// The face whose centre is nearest the image centre (sets of photos cropped around their
+    /// subject, such as LFW).
+    Central,
+}
+
+impl std::str::FromStr for FaceChoice {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ranked" => Ok(FaceChoice::Ranked),
+            "central" => Ok(FaceChoice::Central),
+            other => Err(format!("face choice `{other}` is not `ranked` or `central`")),
+        }
+    }
+}
+
 /// What to compute for a frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AnalyzeOptions {
@@ -143,6 +166,8 @@ pub struct AnalyzeOptions {
     pub embed: EmbedWhen,
     /// Run the passive liveness model, when one is installed.
     pub passive: bool,
+    /// Which face is the main one.
+    pub choice: FaceChoice,
 }
 
 /// The engine's findings about the main face of a frame.
@@ -354,6 +379,11 @@ impl FaceEngine {
         self.load_ms
     }
 
+    /// How many images can be analysed at once (the sessions per model).
+    pub fn parallelism(&self) -> usize {
+        self.runtime.sessions_per_model()
+    }
+
     /// ONNX Runtime's report.
     pub fn runtime_info(&self) -> RuntimeInfo {
         self.runtime.info()
@@ -371,6 +401,7 @@ impl FaceEngine {
             landmarks: true,
             embed: EmbedWhen::Always,
             passive: true,
+            choice: FaceChoice::Ranked,
         }
     }
 
@@ -381,6 +412,7 @@ impl FaceEngine {
             landmarks: true,
             embed: EmbedWhen::IfGood,
             passive: true,
+            choice: FaceChoice::Ranked,
         }
     }
 
@@ -475,7 +507,19 @@ impl FaceEngine {
     pub fn analyze(&self, img: &RgbImage, options: &AnalyzeOptions) -> Result<FrameAnalysis> {
         let mut timings = StageTimings::default();
         let t = Instant::now();
-        let faces = self.detect(img)?;
+        let mut faces = self.detect(img)?;
+        if options.choice == FaceChoice::Central {
+            let c = crate::geometry::Point::new(img.width() as f32 / 2.0, img.height() as f32 / 2.0);
+            if let Some(i) = (0..faces.len()).min_by(|&a, &b| {
+                faces[a]
+                    .bbox
+                    .center()
+                    .distance(c)
+                    .total_cmp(&faces[b].bbox.center().distance(c))
+            }) {
+                faces[..=i].rotate_right(1);
+            }
+        }
         timings.detect_ms = ms_since(t);
         let Some(main) = faces.first().copied() else {
             return Ok(FrameAnalysis {

@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 
-use crate::matching::{Calibration, CalibrationSet, LevelThreshold, MatchLevel};
 
 /// Share of `scores` at or above `t`.
 pub fn rate_at_or_above(scores: &[f32], t: f32) -> f64 {
@@ -276,64 +275,9 @@ impl ParetoTail {
     }
 }
 
-/// Derives match-level thresholds from genuine and impostor scores.
-///
-/// A level whose FMR the set can support ([`pairs_needed`]) takes the empirical threshold. The
-/// others are extrapolated from a generalised Pareto tail fitted to the top impostor scores
-/// ([`ParetoTail`]), and marked extrapolated. Thresholds never decrease with the level, never
-/// fall below what the data itself shows for the FMR, and stay under 1.
-pub fn calibrate(
-    genuine: &[f32],
-    impostors: &[f32],
-    embedder_sha256: &str,
-    pipeline: &str,
-    set: CalibrationSet,
-) -> Option<Calibration> {
-    if genuine.is_empty() {
-        return None;
-    }
-    let tail = ParetoTail::fit(impostors)?;
-    let mut levels = Vec::with_capacity(5);
-    let mut floor = -1.0f32;
-    for level in MatchLevel::all() {
-        let fmr = level.max_fmr();
-        let supported = impostors.len() >= pairs_needed(fmr);
-        let raw = if supported {
-            threshold_at_fmr(impostors, fmr)
-        } else {
-            (tail.quantile(fmr) as f32).max(threshold_at_fmr(impostors, fmr))
-        };
-        let threshold = raw.max(floor).min(0.999);
-        floor = threshold;
-        levels.push(LevelThreshold {
-            level,
-            max_fmr: fmr,
-            threshold,
-            extrapolated: !supported,
-            observed_fmr: rate_at_or_above(impostors, threshold),
-            observed_tmr: rate_at_or_above(genuine, threshold),
-        });
-    }
-    Some(Calibration {
-        schema: 1,
-        embedder_sha256: embedder_sha256.to_owned(),
-        pipeline: pipeline.to_owned(),
-        set,
-        method: format!(
-            "empirical threshold where the set holds at least 3/FMR impostor pairs (rule of three); \
-             otherwise extrapolated from a generalised Pareto tail fitted by probability-weighted moments \
-             to the top {} impostor scores (u = {:.4}, sigma = {:.4}, xi = {:.3})",
-            tail.n, tail.u, tail.sigma, tail.xi
-        ),
-        levels,
-        file_sha256: String::new(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn perfect_separation_has_zero_eer() {
@@ -380,38 +324,5 @@ mod tests {
         let m = spoof_metrics(&[-5.0, -3.0, 1.0], &[4.0, 6.0, -1.0, 3.0], 0.0);
         assert!((m.apcer - 1.0 / 3.0).abs() < 1e-9);
         assert!((m.bpcer - 0.25).abs() < 1e-9);
-    }
-
-    fn set() -> CalibrationSet {
-        CalibrationSet {
-            name: "t".into(),
-            images: 0,
-            identities: 0,
-            genuine_pairs: 0,
-            impostor_pairs: 0,
-        }
-    }
-
-    proptest! {
-        /// Calibrated thresholds never decrease with the level, the supported ones meet their FMR
-        /// on the data, and the result passes the file's own validation.
-        #[test]
-        fn calibration_is_monotone_and_honest(
-            imp in proptest::collection::vec(-0.4f32..0.7, 50..3000),
-            genuine in proptest::collection::vec(0.3f32..1.0, 1..200)
-        ) {
-            let cal = calibrate(&genuine, &imp, "ab", "p", set()).unwrap();
-            for w in cal.levels.windows(2) {
-                prop_assert!(w[1].threshold >= w[0].threshold);
-            }
-            for l in &cal.levels {
-                if !l.extrapolated {
-                    prop_assert!(l.observed_fmr <= l.max_fmr);
-                }
-                prop_assert!(l.threshold < 1.0);
-            }
-            let json = serde_json::to_string(&cal).unwrap();
-            prop_assert!(Calibration::parse(&json, std::path::Path::new("c")).is_ok());
-        }
     }
 }

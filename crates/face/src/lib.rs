@@ -36,5 +36,7 @@ pub mod model;
 pub mod quality;
 pub mod resample;
 pub mod runtime;
+pub mod stats;
+pub mod calibrate;
 
 pub use error::{FaceError, ImageError, Result};

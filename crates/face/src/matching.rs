@@ -74,13 +74,23 @@ pub struct LevelThreshold {
     pub max_fmr: f64,
     /// Cosine similarity at or above which a pair reaches the level.
     pub threshold: f32,
-    /// True when the calibration set was too small to measure this FMR and the threshold was
-    /// extrapolated from the tail of the impostor scores.
+    /// True when the calibration could not measure this FMR (its upper bound exceeds the
+    /// target, or the set is too small) and the threshold was extrapolated from the tail of the
+    /// impostor scores.
     pub extrapolated: bool,
-    /// The false match rate observed on the calibration set at this threshold.
+    /// The false match rate observed at this threshold (on the held-out identities, from
+    /// schema 2 on).
     pub observed_fmr: f64,
-    /// The true match rate observed on the calibration set at this threshold.
+    /// The true match rate observed at this threshold (held-out identities, from schema 2 on).
     pub observed_tmr: f64,
+    /// The exact 95 % upper bound on the false match rate at this threshold, counting the
+    /// held-out identity pairs as the independent trials (schema 2). The level is measured when
+    /// this is within `maxFmr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmr_upper_bound: Option<f64>,
+    /// Held-out impostor image pairs at or above the threshold (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_matches: Option<u64>,
 }
 
 /// What the calibration was computed on.
@@ -97,6 +107,37 @@ pub struct CalibrationSet {
     pub genuine_pairs: usize,
     /// Impostor (different people) pairs.
     pub impostor_pairs: usize,
+    /// sha256 of the set's labels file (schema 2): names the exact set without holding any of
+    /// its images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_sha256: Option<String>,
+    /// Images without a usable face, left out (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images_without_face: Option<usize>,
+}
+
+/// How the set was split into identities that choose the thresholds and identities that
+/// measure them (schema 2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CalibrationSplit {
+    /// The seed of the split (a hash of each identity's name with it decides its side).
+    pub seed: u64,
+    /// Identities that chose the thresholds.
+    pub threshold_identities: usize,
+    /// Identities that measured them (none of them chose a threshold).
+    pub holdout_identities: usize,
+    /// Genuine image pairs among the held-out identities.
+    pub holdout_genuine_pairs: usize,
+    /// Impostor image pairs among the held-out identities.
+    pub holdout_impostor_pairs: u64,
+    /// Distinct pairs of held-out identities: the independent trials the bound counts.
+    pub holdout_identity_pairs: u64,
+    /// Confidence of the upper bounds (one-sided).
+    pub confidence: f64,
+    /// The thresholds were chosen so that the bound on the threshold identities is within this
+    /// share of the target (room for the difference between the two halves).
+    pub margin: f64,
 }
 
 /// The calibration file (`models/calibration.json`).
@@ -111,6 +152,9 @@ pub struct Calibration {
     pub pipeline: String,
     /// The calibration set.
     pub set: CalibrationSet,
+    /// How the set was split (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<CalibrationSplit>,
     /// How thresholds were derived.
     pub method: String,
     /// Thresholds for levels 1..=5, ascending.
@@ -130,9 +174,9 @@ impl Calibration {
         };
         let mut cal: Calibration = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         cal.file_sha256 = crate::manifest::sha256_hex(text.as_bytes());
-        if cal.schema != 1 {
+        if !(1..=2).contains(&cal.schema) {
             return Err(bad(format!(
-                "schema {} is not supported (this build reads 1)",
+                "schema {} is not supported (this build reads 1 and 2)",
                 cal.schema
             )));
         }

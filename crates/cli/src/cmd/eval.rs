@@ -58,7 +58,10 @@ pub fn run(config: &KioskConfig, args: &EvalArgs, out: &Output) -> anyhow::Resul
     let engine = engine(config)?;
     let labels = read_labels(&labels_path(&args.set, args.labels.as_deref())?)?;
     let started = Instant::now();
-    let (set, genuine, impostor) = embed_and_pair(&engine, &args.set, &labels);
+    let (set, genuine, impostor) = embed_and_pair(&engine, &args.set, &labels, args.face);
+    if let Some(path) = &args.scores {
+        write_scores(path, &set)?;
+    }
     let metrics = verification_metrics(&genuine, &impostor);
     let (calibration, origin) = engine.calibration();
     let levels = calibration
@@ -110,6 +113,33 @@ pub fn run(config: &KioskConfig, args: &EvalArgs, out: &Output) -> anyhow::Resul
     };
     out.print(&report, || describe(&report))?;
     Ok(Outcome::Success)
+}
+
+/// Every pair's score, for failure analysis: `file_a,file_b,genuine,score`.
+fn write_scores(path: &std::path::Path, set: &[Analysed]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    writeln!(w, "file_a,file_b,genuine,score")?;
+    let embedded: Vec<(&Analysed, &facekiosk_face::embed::Embedding)> = set
+        .iter()
+        .filter_map(|a| a.embedding().map(|e| (a, e)))
+        .collect();
+    for (i, (a, ea)) in embedded.iter().enumerate() {
+        for (b, eb) in &embedded[i + 1..] {
+            writeln!(
+                w,
+                "{},{},{},{:.5}",
+                a.image.file,
+                b.image.file,
+                u8::from(a.image.label == b.image.label),
+                ea.similarity(eb)
+            )?;
+        }
+    }
+    w.flush()?;
+    Ok(())
 }
 
 fn failures(set: &[Analysed], pred: impl Fn(&Analysed) -> bool) -> Vec<String> {
