@@ -112,17 +112,28 @@ fn draw_calibration(
             [(fmr, fnmr), (bound, fnmr)],
             colour.stroke_width(3),
         ))?;
-        chart.draw_series(std::iter::once(Circle::new((fmr, fnmr), 5, colour.filled())))?;
+        chart.draw_series(std::iter::once(Circle::new(
+            (fmr, fnmr),
+            5,
+            colour.filled(),
+        )))?;
         chart.draw_series(std::iter::once(Text::new(
             format!(
                 "L{} {}: FMR {:.1e} ≤ {:.1e}, TAR {:.1} %",
                 l.level,
-                if l.extrapolated { "extrap." } else { "measured" },
+                if l.extrapolated {
+                    "extrap."
+                } else {
+                    "measured"
+                },
                 l.observed_fmr,
                 bound,
                 l.observed_tmr * 100.0
             ),
-            (l.max_fmr * 1.15, (0.55 - 0.1 * f64::from(l.level.get())).max(0.02)),
+            (
+                l.max_fmr * 1.15,
+                (0.55 - 0.1 * f64::from(l.level.get())).max(0.02),
+            ),
             ("sans-serif", 13).into_font().color(&colour),
         )))?;
     }

@@ -340,6 +340,8 @@ fn eval_and_calibrate_on_a_labelled_set() {
     assert!(v["metrics"]["eer"].as_f64().unwrap() < 0.05, "{v}");
     assert!(image::open(&plot).unwrap().width() > 100);
 
+    // Two people cannot be split into identities that choose thresholds and identities that
+    // measure them: a clear error, and no file.
     let cal = dir.path().join("calibration.json");
     let out = facekiosk(&[
         "--json",
@@ -349,14 +351,61 @@ fn eval_and_calibrate_on_a_labelled_set() {
         "--out",
         s(&cal),
     ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = json(&out)["error"]["message"].to_string();
+    assert!(err.contains("too few"), "{err}");
+    assert!(!cal.exists());
+
+    // The project ships photos of two people only, so for the command's flow (embed, split,
+    // bound, write, reload) each variant is labelled as its own "identity"; the statistics
+    // themselves are unit-tested in facekiosk_face::calibrate.
+    let labels = std::fs::read_to_string(dir.path().join("labels.csv")).unwrap();
+    let pseudo: String = labels
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                let file = l.split(',').next().unwrap();
+                format!("{file},{}\n", file.trim_end_matches(".png"))
+            }
+        })
+        .collect();
+    // Each pseudo-identity needs a genuine pair: the same file under a second name.
+    let mut with_pairs = pseudo.clone();
+    for l in pseudo.lines().skip(1) {
+        let (file, id) = l.split_once(',').unwrap();
+        let copy = format!("copy-{file}");
+        std::fs::copy(dir.path().join(file), dir.path().join(&copy)).unwrap();
+        with_pairs.push_str(&format!("{copy},{id}\n"));
+    }
+    let pseudo_labels = dir.path().join("pseudo.csv");
+    std::fs::write(&pseudo_labels, with_pairs).unwrap();
+    let det = dir.path().join("cal.png");
+    let out = facekiosk(&[
+        "--json",
+        "calibrate",
+        "--set",
+        s(dir.path()),
+        "--labels",
+        s(&pseudo_labels),
+        "--out",
+        s(&cal),
+        "--plot",
+        s(&det),
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let c = json(&out);
-    assert_eq!(c["set"]["impostorPairs"], 25);
+    assert_eq!(c["schema"], 2);
+    assert_eq!(c["set"]["images"], 20);
+    assert_eq!(c["set"]["labelsSha256"].as_str().unwrap().len(), 64);
     assert_eq!(c["levels"].as_array().unwrap().len(), 5);
+    assert!(image::open(&det).unwrap().width() > 100);
     // The new file is usable at once.
     let out = facekiosk(&[
         "--calibration",

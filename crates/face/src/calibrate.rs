@@ -90,7 +90,10 @@ pub fn held_out(identity: &str, seed: u64, holdout: f64) -> bool {
 
 /// Splits labelled embeddings and scores every pair within each half: (threshold half,
 /// held-out half).
-pub fn split_scores(items: &[(String, Embedding)], options: &SplitOptions) -> (HalfScores, HalfScores) {
+pub fn split_scores(
+    items: &[(String, Embedding)],
+    options: &SplitOptions,
+) -> (HalfScores, HalfScores) {
     let mut halves = [Vec::new(), Vec::new()];
     for (id, e) in items {
         let side = usize::from(held_out(id, options.seed, options.holdout));
@@ -123,7 +126,9 @@ pub fn split_scores(items: &[(String, Embedding)], options: &SplitOptions) -> (H
 fn threshold_for_bound(half: &HalfScores, limit: f64, confidence: f64) -> Option<f32> {
     let n_img = half.impostors.len() as u64;
     let n_id = half.identity_pairs();
-    let ok = |k: u64| clopper_pearson_upper(effective_count(k, n_img, n_id), n_id as f64, confidence) <= limit;
+    let ok = |k: u64| {
+        clopper_pearson_upper(effective_count(k, n_img, n_id), n_id as f64, confidence) <= limit
+    };
     if !ok(0) {
         return None;
     }
@@ -241,7 +246,9 @@ mod tests {
     fn synthetic(identities: usize, per: usize, noise: f32, seed: u64) -> Vec<(String, Embedding)> {
         let mut s = seed;
         let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
         };
         let dims = 24;
@@ -272,12 +279,18 @@ mod tests {
 
     #[test]
     fn the_split_is_disjoint_and_stable() {
-        let a: Vec<bool> = (0..1000).map(|i| held_out(&format!("p{i}"), 7, 0.5)).collect();
-        let b: Vec<bool> = (0..1000).map(|i| held_out(&format!("p{i}"), 7, 0.5)).collect();
+        let a: Vec<bool> = (0..1000)
+            .map(|i| held_out(&format!("p{i}"), 7, 0.5))
+            .collect();
+        let b: Vec<bool> = (0..1000)
+            .map(|i| held_out(&format!("p{i}"), 7, 0.5))
+            .collect();
         assert_eq!(a, b);
         let share = a.iter().filter(|&&h| h).count();
         assert!((400..600).contains(&share), "{share}");
-        let other: Vec<bool> = (0..1000).map(|i| held_out(&format!("p{i}"), 8, 0.5)).collect();
+        let other: Vec<bool> = (0..1000)
+            .map(|i| held_out(&format!("p{i}"), 8, 0.5))
+            .collect();
         assert_ne!(a, other);
     }
 

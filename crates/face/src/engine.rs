@@ -150,7 +150,9 @@ impl std::str::FromStr for FaceChoice {
         match s {
             "ranked" => Ok(FaceChoice::Ranked),
             "central" => Ok(FaceChoice::Central),
-            other => Err(format!("face choice `{other}` is not `ranked` or `central`")),
+            other => Err(format!(
+                "face choice `{other}` is not `ranked` or `central`"
+            )),
         }
     }
 }
@@ -509,7 +511,8 @@ impl FaceEngine {
         let t = Instant::now();
         let mut faces = self.detect(img)?;
         if options.choice == FaceChoice::Central {
-            let c = crate::geometry::Point::new(img.width() as f32 / 2.0, img.height() as f32 / 2.0);
+            let c =
+                crate::geometry::Point::new(img.width() as f32 / 2.0, img.height() as f32 / 2.0);
             if let Some(i) = (0..faces.len()).min_by(|&a, &b| {
                 faces[a]
                     .bbox

@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 
-
 /// Share of `scores` at or above `t`.
 pub fn rate_at_or_above(scores: &[f32], t: f32) -> f64 {
     if scores.is_empty() {

@@ -21,6 +21,7 @@
 //! # Ok::<(), facekiosk_face::FaceError>(())
 //! ```
 
+pub mod calibrate;
 pub mod decode;
 pub mod detect;
 pub mod embed;
@@ -37,6 +38,5 @@ pub mod quality;
 pub mod resample;
 pub mod runtime;
 pub mod stats;
-pub mod calibrate;
 
 pub use error::{FaceError, ImageError, Result};

@@ -155,7 +155,10 @@ mod tests {
             (2.5, 37.5, 0.176_512_695_417_272_83),
         ] {
             let got = clopper_pearson_upper(x, n, 0.95);
-            assert!((got - want).abs() / want < 1e-7, "x {x} n {n}: {got} vs {want}");
+            assert!(
+                (got - want).abs() / want < 1e-7,
+                "x {x} n {n}: {got} vs {want}"
+            );
         }
     }
 
