@@ -209,6 +209,27 @@ impl ChallengeRun {
         }
     }
 
+    /// A run that never prompts: it watches the frames after the last challenge (the final
+    /// capture), where coming back from `previous` is expected and any other action fails.
+    pub fn watch(
+        previous: ChallengeKind,
+        now: u64,
+        baseline: Baseline,
+        policy: &SessionPolicy,
+    ) -> Self {
+        let mut run = Self::start(
+            previous,
+            Some(previous),
+            now,
+            u64::MAX / 4,
+            baseline,
+            policy,
+        );
+        // No time-out of its own: the final capture has one.
+        run.policy.timeout_ms = u64::MAX / 4;
+        run
+    }
+
     /// The challenge.
     pub fn kind(&self) -> ChallengeKind {
         self.kind

@@ -199,6 +199,7 @@ enum Phase {
     CaptureAfter {
         since: u64,
         first_good: Option<u64>,
+        watch: Box<ChallengeRun>,
     },
     AwaitingRetry {
         since: u64,
@@ -520,9 +521,11 @@ impl Session {
                 self.capture_before(now, since, bad_since, obs, ev)
             }
             Phase::Challenges { .. } => self.challenge_frame(now, obs, ev),
-            Phase::CaptureAfter { since, first_good } => {
-                self.capture_after(now, since, first_good, obs, ev)
-            }
+            Phase::CaptureAfter {
+                since,
+                first_good,
+                watch,
+            } => self.capture_after(now, since, first_good, watch, obs, ev),
             Phase::AwaitingRetry { .. } | Phase::CameraLost { .. } | Phase::Done => {}
         }
     }
@@ -819,9 +822,14 @@ impl Session {
             self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
             return;
         }
+        let baseline = self
+            .attempt
+            .baseline
+            .unwrap_or(crate::challenge::Baseline::TYPICAL);
         self.phase = Phase::CaptureAfter {
             since: now,
             first_good: None,
+            watch: Box::new(ChallengeRun::watch(kind, now, baseline, &self.ctx.policy)),
         };
         ev.push(self.trace(
             now,
@@ -867,12 +875,31 @@ impl Session {
         now: u64,
         since: u64,
         first_good: Option<u64>,
+        mut watch: Box<ChallengeRun>,
         obs: FrameObservation,
         ev: &mut Vec<Event>,
     ) {
         if !self.chain(now, &obs, ev) {
             return;
         }
+        // After the last challenge, nothing else may happen: a clip or an eager attacker that
+        // goes on acting is caught here.
+        if let Some(signals) = obs.face.as_ref().and_then(|f| f.signals)
+            && let Progress::Failed { action, .. } = watch.update(now, &signals)
+        {
+            let f = Failure::Liveness {
+                reason: LivenessFailure::UnrequestedAction,
+                challenge: None,
+                action,
+            };
+            self.attempt_failed(now, f, None, ev);
+            return;
+        }
+        self.phase = Phase::CaptureAfter {
+            since,
+            first_good,
+            watch: watch.clone(),
+        };
         let Some(c) = Candidate::of(&obs) else {
             return;
         };
@@ -881,6 +908,7 @@ impl Session {
         self.phase = Phase::CaptureAfter {
             since,
             first_good: Some(first),
+            watch,
         };
         if self.capture_complete(now, first, self.attempt.after.len()) {
             self.decide(now, ev);

@@ -294,3 +294,27 @@ fn a_result_says_what_it_attests() {
     // Active liveness is a protocol, not a score.
     assert!(c["liveness"]["score"].is_null());
 }
+
+#[test]
+fn an_action_after_the_last_challenge_fails() {
+    // An eager attacker's burst that runs on past the last challenge, into the final capture.
+    let mut s = Script::start(one_attempt(), context(SessionPolicy::default(), false));
+    let mut after = 0;
+    for _ in 0..400 {
+        if s.finished() {
+            break;
+        }
+        let in_final_capture = s.events.iter().any(|(_, e)| {
+            matches!(e, Event::Trace(t) if t.status_code.as_deref() == Some("AFTER_CHALLENGES"))
+        });
+        let mut f = s.next_face(Face::genuine());
+        if in_final_capture {
+            after += 1;
+            if after > 2 {
+                f.smile = 1.3;
+            }
+        }
+        s.feed(f.frame());
+    }
+    failed_with(&s, "UNREQUESTED_ACTION");
+}
