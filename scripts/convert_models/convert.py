@@ -331,14 +331,12 @@ def run_checks(built, work, sources_root, images, runner_dir):
         labels.append(label)
     inputs.append(rng.uniform(0, 1, (1, 192, 192, 3)).astype(np.float32))
     labels.append("random")
-    presence = {}
+    lmk_checks = []  # (label, input, tflite outputs): the optimised model is checked on the same inputs
     for label, x in zip(labels, inputs):
-        g = ort_run(sess["landmarks"], x)
-        compare(report["landmarks"], label, t(x), g)
-        presence[label] = float(1 / (1 + np.exp(-g["conv2d_31"].ravel()[0])))
-    facts["face_presence"] = {k: round(v, 3) for k, v in presence.items()}
-    if presence["astronaut"] < 0.5:
-        raise Failure(f"face_landmark.onnx: face presence {presence['astronaut']:.3f} on the astronaut crop")
+        ref = t(x)
+        compare(report["landmarks"], label, ref, ort_run(sess["landmarks"], x))
+        lmk_checks.append((label, x, ref))
+    landmark_facts(sess["landmarks"], lmk_checks, facts)
 
     # Embedder: aligned faces at N=1 and N=2 (the tflite graph has a fixed batch of 2). -------------
     m = by_key["embedder"]
@@ -359,23 +357,130 @@ def run_checks(built, work, sources_root, images, runner_dir):
     xb = np.concatenate([pair[0][1], pair[1][1]])
     compare(report["embedder"], f"{pair[0][0]} + {pair[1][0]}, N=2", t(xb), ort_run(sess["embedder"], xb))
     x3 = np.concatenate([s[1] for s in samples] + [rand])[:3]
-    e3 = ort_run(sess["embedder"], x3)["embeddings"]
-    e1 = np.concatenate([ort_run(sess["embedder"], x3[i:i + 1])["embeddings"] for i in range(3)])
-    if float(np.abs(e3 - e1).max()) > 1e-4:
-        raise Failure("mobilefacenet.onnx: batch of 3 and three single runs disagree")
+    batch_check(sess["embedder"], x3, "mobilefacenet.onnx")
+    check_data = {"landmarks": lmk_checks, "aligned": aligned, "x3": x3, "imgs": imgs, "dets": dets}
+    embedder_facts(sess["embedder"], check_data, facts)
+    return report, facts, check_data
+
+
+def landmark_facts(sess, lmk_checks, facts):
+    """Face presence (sigmoid of conv2d_31) on the check crops; the astronaut's must be > 0.5."""
+    presence = {label: float(1 / (1 + np.exp(-ort_run(sess, x)["conv2d_31"].ravel()[0]))) for label, x, _ in lmk_checks}
+    facts["face_presence"] = {k: round(v, 3) for k, v in presence.items()}
+    if presence["astronaut"] < 0.5:
+        raise Failure(f"face_landmark.onnx: face presence {presence['astronaut']:.3f} on the astronaut crop")
+
+
+def batch_check(sess, x3, what, tol=1e-4):
+    """A batch of 3 must give the three single runs' embeddings."""
+    e3 = ort_run(sess, x3)["embeddings"]
+    e1 = np.concatenate([ort_run(sess, x3[i:i + 1])["embeddings"] for i in range(3)])
+    diff = float(np.abs(e3 - e1).max())
+    if diff > tol:
+        raise Failure(f"{what}: batch of 3 and three single runs disagree (max abs diff {diff:.1e})")
+    return diff
+
+
+def embedder_facts(sess, check_data, facts):
+    """Cosines: the astronaut aligned from either detector's keypoints (same face), astronaut vs camera."""
+    imgs, dets, aligned = check_data["imgs"], check_data["dets"], check_data["aligned"]
     # Same face, aligned from the two detectors' keypoints: the embeddings should agree.
-    if dets[("detector_full_range", "astronaut")]:
+    if dets[("detector", "astronaut")] and dets[("detector_full_range", "astronaut")]:
         xa = prep.align_112(imgs["astronaut"], dets[("detector", "astronaut")][0]["kps"][:4])
         xb2 = prep.align_112(imgs["astronaut"], dets[("detector_full_range", "astronaut")][0]["kps"][:4])
-        ea = prep.l2norm(ort_run(sess["embedder"], xa)["embeddings"][0])
-        eb = prep.l2norm(ort_run(sess["embedder"], xb2)["embeddings"][0])
+        ea = prep.l2norm(ort_run(sess, xa)["embeddings"][0])
+        eb = prep.l2norm(ort_run(sess, xb2)["embeddings"][0])
         facts["cosine_astronaut_two_alignments"] = round(float(ea @ eb), 3)
     if len(aligned) >= 2:
         labs = list(aligned)
-        ea = prep.l2norm(ort_run(sess["embedder"], aligned[labs[0]])["embeddings"][0])
-        eb = prep.l2norm(ort_run(sess["embedder"], aligned[labs[1]])["embeddings"][0])
+        ea = prep.l2norm(ort_run(sess, aligned[labs[0]])["embeddings"][0])
+        eb = prep.l2norm(ort_run(sess, aligned[labs[1]])["embeddings"][0])
         facts[f"cosine_{labs[0]}_vs_{labs[1]}"] = round(float(ea @ eb), 3)
-    return report, facts
+
+
+# ------------------------------------------------------------------------------------------------
+# Optimisation (optimize.py), after the float models have passed the fidelity checks: the landmark
+# model gets the float PReLU rewrite, the embedder the rewrite + static int8. The detectors stay as
+# converted. Nothing is written unless both gates below pass.
+COSINE_MIN = 0.99     # every face: cos(float embedding, int8 embedding) >= this
+COSINE_MEAN = 0.995   # and their mean >= this
+GATE_IMAGES = ("astronaut.jpg", "camera.png", "grace_hopper.jpg")  # grace_hopper: not in the calibration
+GATE_AUGMENTATIONS = 20  # per image, seeded (optimize.GATE_SEED, another draw than the calibration's)
+
+
+def same_interface(a, b, what):
+    import onnx
+    ia, ib = (onnx_edit.io_summary(onnx.load_from_string(x)) for x in (a, b))
+    if ia != ib:
+        raise Failure(f"{what}: the optimised model's inputs/outputs {ib} differ from the float model's {ia}")
+
+
+def cosine_rows(cos):
+    """[(group, label, cos)] -> table rows per group, and the overall row"""
+    rows, groups = [], {}
+    for group, _, c in cos:
+        groups.setdefault(group, []).append(c)
+    for group, cs in list(groups.items()) + [("all faces", [c for _, _, c in cos])]:
+        rows.append({"faces": group, "n": len(cs), "min": float(min(cs)), "mean": float(np.mean(cs))})
+    return rows
+
+
+def optimise_models(built, check_data, data_dir):
+    """Returns ({file: optimised bytes}, {key: what was done and measured}); raises Failure if a gate fails."""
+    import optimize
+    det_b, lmk_b, emb_b = (built[f] for f in ("face_detection_short_range.onnx", "face_landmark.onnx",
+                                                "mobilefacenet.onnx"))
+    out, info = {}, {}
+    try:
+        # Landmarks: float rewrite; must match the float conversion (and so tflite) like the fidelity gate.
+        lmk_o, n_prelu = optimize.optimise_landmarks(lmk_b)
+        same_interface(lmk_b, lmk_o, "face_landmark.onnx")
+        s_f, s_o = ort_session(lmk_b), ort_session(lmk_o)
+        rows = []
+        for label, x, ref in check_data["landmarks"]:
+            got = ort_run(s_o, x)
+            vs_float, vs_ref = [], []
+            compare(vs_float, label, ort_run(s_f, x), got)
+            compare(vs_ref, label, ref, got)
+            for a, b in zip(vs_float, vs_ref):
+                rows.append({**a, "max_abs_diff_original": b["max_abs_diff"], "ok": a["ok"] and b["ok"]})
+        out["face_landmark.onnx"] = lmk_o
+        info["landmarks"] = {"prelu_rewritten": n_prelu, "rows": rows, "ok": all(r["ok"] for r in rows)}
+
+        # Embedder: int8; cosine gate against the float conversion on aligned faces.
+        emb_o, q = optimize.optimise_embedder(emb_b, det_b, lmk_b, data_dir)
+        same_interface(emb_b, emb_o, "mobilefacenet.onnx")
+        s_f, s_q = ort_session(emb_b), ort_session(emb_o)
+        # (group, label, input): the fidelity check's faces (4 BlazeFace points), then each gate image and its
+        # augmentations aligned the engine's way with landmarks on (5 FaceMesh points)
+        faces = [(f"{label}: original, 4 BlazeFace points",) * 2 + (x,) for label, x in check_data["aligned"].items()]
+        names = [os.path.splitext(n)[0] for n in GATE_IMAGES]
+        five = optimize.aligned_faces(optimize._sess(det_b), optimize._sess(lmk_b),
+                                      optimize.read_images(data_dir, GATE_IMAGES), names,
+                                      GATE_AUGMENTATIONS, optimize.GATE_SEED)
+        for name in names:
+            if name not in [label for label, _ in five]:
+                raise Failure(f"mobilefacenet.onnx gate: no face found in tests/data/{name}")
+        for label, x in five:
+            name = label.split(",")[0]
+            kind = "original" if label == name else "augmented"
+            faces.append((f"{name}: {kind}, 5 FaceMesh points", label, x))
+        cos = []
+        for group, label, x in faces:
+            ef = prep.l2norm(ort_run(s_f, x)["embeddings"][0])
+            eq = prep.l2norm(ort_run(s_q, x)["embeddings"][0])
+            cos.append((group, label, float(ef @ eq)))
+        allc = np.array([c for _, _, c in cos])
+        low = [(label, c) for (_, label, c) in cos if c < COSINE_MIN]
+        batch_diff = batch_check(s_q, check_data["x3"], "mobilefacenet.onnx (int8)", tol=1e-3)
+        out["mobilefacenet.onnx"] = emb_o
+        info["embedder"] = {**q, "rows": cosine_rows(cos), "faces": len(cos), "cos_min": float(allc.min()),
+                            "cos_mean": float(allc.mean()), "low": low, "batch_diff": batch_diff,
+                            "ok": not low and float(allc.mean()) >= COSINE_MEAN,
+                            "augmentations": GATE_AUGMENTATIONS}
+    except optimize.OptimiseError as e:
+        raise Failure(str(e))
+    return out, info
 
 
 def compare_reference(built, ref_dir):
@@ -408,6 +513,19 @@ def compare_reference(built, ref_dir):
 
 
 # ------------------------------------------------------------------------------------------------
+def print_optimisation(opt):
+    for r in opt["landmarks"]["rows"]:
+        print(f"  {'landmarks (optimised)':20s} {r['input']:28s} {r['output']:16s} max|diff| vs float "
+              f"{r['max_abs_diff']:.2e}, vs tflite {r['max_abs_diff_original']:.2e}  (max|float| {r['max_abs_ref']:.2e})"
+              f"{'' if r['ok'] else '  <-- over tolerance'}")
+    e = opt["embedder"]
+    for r in e["rows"]:
+        print(f"  {'embedder (int8)':20s} {r['faces']:50s} {r['n']:3d} face(s)  cos min {r['min']:.4f} mean {r['mean']:.4f}")
+    for label, c in e["low"]:
+        print(f"  {'embedder (int8)':20s} {label:50s} cos {c:.4f}  <-- under {COSINE_MIN}")
+    print(f"  {'embedder (int8)':20s} batch of 3 vs single runs: max|diff| {e['batch_diff']:.1e}")
+
+
 class StderrToFile:
     """Sends file descriptor 2 (TensorFlow's C++ logging, the tflite deprecation warning, XNNPACK's
     banner) to a log file while the checks run; our own errors are printed after it is restored."""
@@ -472,7 +590,12 @@ def main():
     members = extract(sources, args.work)
     built = convert_all(args.work)
     with StderrToFile(os.path.join(args.work, "logs", "checks.log")):
-        report, facts = run_checks(built, args.work, os.path.join(args.work, "src"), images, args.tfjs_runner)
+        report, facts, check_data = run_checks(built, args.work, os.path.join(args.work, "src"), images,
+                                               args.tfjs_runner)
+    os.makedirs(os.path.join(args.work, "float"))
+    for name, data in built.items():  # the float conversions, for comparison (models/ gets the optimised ones)
+        with open(os.path.join(args.work, "float", name), "wb") as f:
+            f.write(data)
 
     bad = [(k, r) for k, rows in report.items() for r in rows if not r["ok"]]
     if args.verbose or bad:
@@ -494,12 +617,26 @@ def main():
             for line in lines:
                 print("  " + line)
 
+    with StderrToFile(os.path.join(args.work, "logs", "optimize.log")):
+        optimised, optimisation = optimise_models(built, check_data, os.path.join(args.repo, "tests", "data"))
+    gate_failed = [k for k, v in optimisation.items() if not v["ok"]]
+    if args.verbose or gate_failed:
+        print_optimisation(optimisation)
+    if gate_failed:
+        raise Failure("the optimised " + " and ".join(gate_failed) + " failed the gate above (landmarks: max abs diff "
+                      f"<= {TOLERANCE:g} x max(1, max|ref|); embedder: cosine >= {COSINE_MIN} for every face, mean >= "
+                      f"{COSINE_MEAN}); nothing in models/ was changed")
+    shipped = {**built, **optimised}
+    # what the checks also saw, with the files that are shipped
+    landmark_facts(ort_session(shipped["face_landmark.onnx"]), check_data["landmarks"], facts)
+    embedder_facts(ort_session(shipped["mobilefacenet.onnx"]), check_data, facts)
+
     import onnx
     os.makedirs(models_dir, exist_ok=True)
     changed = []
     infos = []
     for m in MODELS:
-        data = built[m["file"]]
+        data = shipped[m["file"]]
         path = os.path.join(models_dir, m["file"])
         if write_if_changed(path, data):
             changed.append(f"models/{m['file']} (sha256 {sha256_bytes(data)})")
@@ -507,18 +644,22 @@ def main():
                       "io": onnx_edit.io_summary(onnx.load_from_string(data)),
                       "source_info": sources[m["source"]],
                       "member_sha256": {p: members[(m["source"], p)] for p in [m["member"]] + m.get("extra_members", [])},
-                      "fidelity": report[m["key"]]})
+                      "fidelity": report[m["key"]], "optimisation": optimisation.get(m["key"]),
+                      "float_sha256": sha256_bytes(built[m["file"]]), "float_bytes": len(built[m["file"]])})
     with StderrToFile(os.path.join(args.work, "logs", "checks.log")):
+        import importlib.metadata
         import onnxruntime
         import tensorflow as tf
         import tf2onnx
     versions = {"tf2onnx": tf2onnx.__version__, "tensorflow": tf.__version__, "onnx": onnx.__version__,
                 "onnxruntime": onnxruntime.__version__, "numpy": np.__version__,
+                "opencv-python-headless": importlib.metadata.version("opencv-python-headless"),
                 "tfjs": facts.get("tfjs_version"), "python": sys.version.split()[0]}
     if write_if_changed(os.path.join(models_dir, "manifest.toml"), docs.manifest(infos, args.fingerprint)):
         changed.append("models/manifest.toml")
     if write_if_changed(os.path.join(models_dir, "MODELS.md"),
-                        docs.models_md(infos, facts, versions, TOLERANCE, args.fingerprint)):
+                        docs.models_md(infos, facts, versions, TOLERANCE, args.fingerprint,
+                                       dict(cos_min=COSINE_MIN, cos_mean=COSINE_MEAN))):
         changed.append("models/MODELS.md")
     for c in changed:
         print("convert-models: wrote " + c)

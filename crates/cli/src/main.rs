@@ -45,6 +45,7 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Verify(a) => cmd::verify::run(&config, a, out),
         Command::Eval(a) => cmd::eval::run(&config, a, out),
         Command::Calibrate(a) => cmd::calibrate::run(&config, a, out),
+        Command::EvalLiveness(a) => cmd::eval_liveness::run(&config, a, out),
         Command::Bench(a) => cmd::bench::run(&config, a, out),
         Command::Models(a) => cmd::models::run(&config, a, out),
         Command::Session(a) => cmd::session::run(&config, a, out),

@@ -48,6 +48,78 @@ pub fn det_and_histograms(
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+/// Draws each scenario's pass rate with its exact 95 % interval: attacks in red (they should be
+/// at 0), genuine users in green (they should be near 1). `bars`: (name, attack, passed, trials).
+pub fn pass_rates(path: &Path, bars: &[(String, bool, usize, usize)]) -> anyhow::Result<()> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    draw_rates(&root, bars).map_err(|e| anyhow!("{e}"))?;
+    root.present()
+        .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn draw_rates(
+    area: &Area<'_>,
+    bars: &[(String, bool, usize, usize)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let n = bars.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            "Sessions passed per scenario (bar: 95 % interval)",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..n, 0.0..1.05f64)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc("share of sessions passed")
+        .y_label_formatter(&|v| format!("{:.0} %", v * 100.0))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    for (i, (name, attack, passed, trials)) in bars.iter().enumerate() {
+        let x = i as f64;
+        let rate = *passed as f64 / (*trials).max(1) as f64;
+        let (lo, hi) = exact_interval(*passed, *trials);
+        let colour = if *attack {
+            RGBColor(200, 40, 40)
+        } else {
+            RGBColor(0, 140, 60)
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.2, 0.0), (x + 0.8, rate.max(0.004))],
+            colour.mix(0.6).filled(),
+        )))?;
+        chart.draw_series(LineSeries::new(
+            [(x + 0.5, lo), (x + 0.5, hi)],
+            BLACK.stroke_width(2),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{name} {passed}/{trials}"),
+            (x + 0.1, (hi + 0.03).min(1.02)),
+            ("sans-serif", 13),
+        )))?;
+    }
+    Ok(())
+}
+
+/// The exact (Clopper–Pearson) two-sided 95 % interval of a proportion.
+fn exact_interval(k: usize, n: usize) -> (f64, f64) {
+    use facekiosk_face::stats::clopper_pearson_upper;
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let hi = clopper_pearson_upper(k as f64, n as f64, 0.975);
+    // The lower bound of k is 1 − the upper bound of the complement.
+    let lo = 1.0 - clopper_pearson_upper((n - k) as f64, n as f64, 0.975);
+    (lo.max(0.0), hi)
+}
+
 /// Draws the held-out DET curve of a calibration, with each level's measured false-match rate,
 /// its upper bound (a bar from the observed rate to the bound) and its TAR.
 pub fn calibration_det(

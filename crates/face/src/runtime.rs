@@ -158,6 +158,9 @@ pub struct RuntimeConfig {
     /// a GPU deployment that silently runs on the CPU is slower than its operator believes.
     pub allow_fallback: bool,
     /// Threads each model may use inside one operator; 0 lets ONNX Runtime choose (all cores).
+    /// Default 1: on a kiosk's few cores, more threads per operator compete with the camera,
+    /// the UI and the second analysis thread, and the slowest frames (p95) get several times
+    /// slower while the median barely moves (docs/PERFORMANCE.md).
     pub intra_threads: usize,
     /// GPU index for CUDA, TensorRT and DirectML.
     pub device_id: i32,
@@ -172,7 +175,7 @@ impl Default for RuntimeConfig {
             library: None,
             provider: ProviderChoice::default(),
             allow_fallback: false,
-            intra_threads: 0,
+            intra_threads: 1,
             device_id: 0,
             sessions_per_model: 2,
         }

@@ -52,6 +52,7 @@ impl Attempt {
         let t = Baseline::TYPICAL;
         Baseline {
             yaw: c.median_signal(|s| s.pose.yaw).unwrap_or(t.yaw),
+            pitch: c.median_signal(|s| s.pose.pitch).unwrap_or(t.pitch),
             ear: c.median_signal(|s| s.mean_ear()).unwrap_or(t.ear),
             smile: c.median_signal(|s| s.smile).unwrap_or(t.smile),
             mouth_open: c.median_signal(|s| s.mouth_open).unwrap_or(t.mouth_open),

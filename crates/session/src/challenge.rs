@@ -12,9 +12,10 @@
 //! 3. **Prompted**: the prompt is shown. The requested movement must start no sooner than
 //!    `min_reaction_ms` (nobody reacts faster) and no later than `max_reaction_ms`, and finish
 //!    before `challenge_timeout_ms`. Any other action in the meantime fails the challenge: an
-//!    opposite turn, a turn during a blink or a smile, a smile when asked to blink or turn, a
-//!    blink during a turn. (A blink while smiling is not counted: a real smile narrows the eyes.)
-//!    A turn must pass through the poses between neutral and turned (a swapped photo jumps).
+//!    opposite turn, a nod during a turn, a turn during a blink or a smile, a smile when asked to
+//!    blink or turn, a blink during a turn or a nod. (A blink while smiling is not counted: a
+//!    real smile narrows the eyes.) A turn or a nod must pass through the poses between neutral
+//!    and turned, at a head's speed ([`crate::path`]): swapped photos jump, or hold half-way.
 //!
 //! Blinks are never counted against the person *before* the prompt (they are involuntary); a
 //! blink that started before the prompt does not answer a blink challenge either.
@@ -30,17 +31,25 @@ use crate::options::{ChallengeKind, SessionPolicy};
 /// What a face did: the four challenge movements.
 pub type Action = ChallengeKind;
 
-/// Picks `count` different challenges from `pool` in a random order, at least one of them a
-/// head turn (the 3-D check needs one). Validation guarantees the pool holds a turn.
+/// Picks `count` different challenges from `pool` in a random order, at least one head turn
+/// and one nod among them (the 3-D check needs parallax on both axes: a bent sheet of paper
+/// shows it on one at most). Validation guarantees the pool holds both.
 pub fn choose(pool: &[ChallengeKind], count: usize, rng: &mut impl Rng) -> Vec<ChallengeKind> {
-    let turns: Vec<ChallengeKind> = pool.iter().copied().filter(|c| c.is_turn()).collect();
-    let Some(&turn) = turns.choose(rng) else {
-        return Vec::new();
+    let pick = |f: fn(&ChallengeKind) -> bool, rng: &mut dyn rand::RngCore| {
+        let v: Vec<ChallengeKind> = pool.iter().copied().filter(&f).collect();
+        v.choose(rng).copied()
     };
-    let mut rest: Vec<ChallengeKind> = pool.iter().copied().filter(|&c| c != turn).collect();
+    let mut picked = Vec::new();
+    picked.extend(pick(|c| c.is_turn(), rng));
+    picked.extend(pick(|c| c.is_nod(), rng));
+    let mut rest: Vec<ChallengeKind> = pool
+        .iter()
+        .copied()
+        .filter(|c| !picked.contains(c))
+        .collect();
     rest.shuffle(rng);
-    let mut picked = vec![turn];
-    picked.extend(rest.into_iter().take(count.saturating_sub(1)));
+    let more = count.saturating_sub(picked.len());
+    picked.extend(rest.into_iter().take(more));
     picked.shuffle(rng);
     picked
 }
@@ -62,6 +71,8 @@ pub enum ChallengeOutcome {
 pub struct Baseline {
     /// Frontal yaw, degrees (cameras are rarely exactly in front of the face).
     pub yaw: f32,
+    /// Frontal pitch, degrees (a camera above or below the eyes).
+    pub pitch: f32,
     /// Open-eye aspect ratio.
     pub ear: f32,
     /// Mouth width over eye distance at rest.
@@ -74,6 +85,7 @@ impl Baseline {
     /// Defaults for a person never measured (tests; a capture always measures).
     pub const TYPICAL: Baseline = Baseline {
         yaw: 0.0,
+        pitch: 0.0,
         ear: 0.3,
         smile: 1.0,
         mouth_open: 0.05,
@@ -82,12 +94,14 @@ impl Baseline {
 
 /// A smile: the mouth this much wider than at rest …
 const SMILE_GROWTH: f32 = 1.12;
-/// … or open this much (inner-lip gap / mouth width).
+/// … or open this much (inner-lip gap / mouth width) and clearly more than at rest.
 const MOUTH_OPEN: f32 = 0.25;
-/// Relaxed again: mouth within this factor of its rest width.
+/// How much more than at rest the mouth must open to count.
+const MOUTH_OPEN_GAIN: f32 = 0.12;
+/// Relaxed again: mouth within this factor of its rest width …
 const SMILE_RELAXED: f32 = 1.06;
-/// … and open less than this.
-const MOUTH_RELAXED: f32 = 0.15;
+/// … and open at most this much more than at rest.
+const MOUTH_RELAXED_GAIN: f32 = 0.06;
 /// Eyes open: at least this share of the open-eye ratio.
 const EYES_OPEN: f32 = 0.8;
 /// Frames in a row a smile or a completed turn must hold to count (one frame may be noise).
@@ -136,7 +150,22 @@ enum Stage {
 struct Seen {
     left: bool,
     right: bool,
+    up: bool,
+    down: bool,
     smile: bool,
+}
+
+impl Seen {
+    /// The movements seen (blinks are tracked apart).
+    fn actions(self) -> [(bool, Action); 5] {
+        [
+            (self.left, Action::TurnLeft),
+            (self.right, Action::TurnRight),
+            (self.up, Action::LookUp),
+            (self.down, Action::LookDown),
+            (self.smile, Action::Smile),
+        ]
+    }
 }
 
 /// One challenge being performed.
@@ -152,8 +181,8 @@ pub struct ChallengeRun {
     smile_streak: u32,
     turn_streak: u32,
     onset: Option<u64>,
-    /// Frames of a turn seen between the neutral band and the turn asked for.
-    intermediate: u32,
+    /// The requested movement's angle towards its direction, from the prompt on (time, deg).
+    trace: Vec<(u64, f32)>,
 }
 
 /// The parts of the kiosk's policy a challenge needs.
@@ -162,7 +191,10 @@ struct ChallengePolicy {
     timeout_ms: u64,
     turn: f32,
     unrequested_turn: f32,
+    look: f32,
+    unrequested_look: f32,
     neutral: f32,
+    max_speed: f32,
     hold_ms: u64,
     min_reaction_ms: u64,
     max_reaction_ms: u64,
@@ -196,7 +228,10 @@ impl ChallengeRun {
                 timeout_ms: policy.challenge_timeout_ms,
                 turn: policy.turn_degrees,
                 unrequested_turn: policy.unrequested_turn_degrees,
+                look: policy.look_degrees,
+                unrequested_look: policy.unrequested_look_degrees,
                 neutral: policy.neutral_degrees,
+                max_speed: policy.max_yaw_speed_deg_s,
                 hold_ms: policy.neutral_hold_ms,
                 min_reaction_ms: policy.min_reaction_ms,
                 max_reaction_ms: policy.max_reaction_ms,
@@ -205,7 +240,7 @@ impl ChallengeRun {
             smile_streak: 0,
             turn_streak: 0,
             onset: None,
-            intermediate: 0,
+            trace: Vec::new(),
         }
     }
 
@@ -263,21 +298,28 @@ impl ChallengeRun {
 
     fn seen(&mut self, s: &LivenessSignals) -> Seen {
         let yaw = s.pose.yaw - self.baseline.yaw;
-        let smiling = s.mouth_open >= MOUTH_OPEN
+        // Relative to the person's own rest: some faces rest with the lips apart.
+        let open = MOUTH_OPEN.max(self.baseline.mouth_open + MOUTH_OPEN_GAIN);
+        let smiling = s.mouth_open >= open
             || (self.baseline.smile > 0.0 && s.smile >= self.baseline.smile * SMILE_GROWTH);
         self.smile_streak = if smiling { self.smile_streak + 1 } else { 0 };
+        let pitch = s.pose.pitch - self.baseline.pitch;
         Seen {
             left: yaw >= self.policy.unrequested_turn,
             right: yaw <= -self.policy.unrequested_turn,
+            up: pitch >= self.policy.unrequested_look,
+            down: pitch <= -self.policy.unrequested_look,
             smile: self.smile_streak >= STREAK,
         }
     }
 
     fn neutral(&self, s: &LivenessSignals) -> bool {
         let yaw = s.pose.yaw - self.baseline.yaw;
+        let pitch = s.pose.pitch - self.baseline.pitch;
         yaw.abs() <= self.policy.neutral
+            && pitch.abs() <= 0.75 * self.policy.neutral
             && s.mean_ear() >= self.baseline.ear * EYES_OPEN
-            && s.mouth_open < MOUTH_RELAXED
+            && s.mouth_open <= self.baseline.mouth_open + MOUTH_RELAXED_GAIN
             && (self.baseline.smile <= 0.0 || s.smile <= self.baseline.smile * SMILE_RELAXED)
     }
 
@@ -327,11 +369,7 @@ impl ChallengeRun {
     ) -> Progress {
         // Coming back from the previous challenge is expected until the neutral pose is reached.
         let returning = |a: Action| !reached_neutral && Some(a) == self.previous;
-        for (present, a) in [
-            (seen.left, Action::TurnLeft),
-            (seen.right, Action::TurnRight),
-            (seen.smile, Action::Smile),
-        ] {
+        for (present, a) in seen.actions() {
             if present && !returning(a) {
                 return self.fail(LivenessFailure::ActionBeforePrompt, Some(a));
             }
@@ -370,48 +408,45 @@ impl ChallengeRun {
         let p = self.policy;
         let early = |t: u64| t < shown_at.saturating_add(p.min_reaction_ms);
         // Unrequested actions.
-        let others = [
-            (seen.left, Action::TurnLeft),
-            (seen.right, Action::TurnRight),
-            (seen.smile, Action::Smile),
-            (matches!(blink, BlinkEvent::Blink(_)), Action::Blink),
-        ];
-        for (present, a) in others {
+        let blinked = matches!(blink, BlinkEvent::Blink(_));
+        for (present, a) in seen.actions().into_iter().chain([(blinked, Action::Blink)]) {
             let exempt = a == self.kind || (a == Action::Blink && self.kind == Action::Smile);
             if present && !exempt {
                 return self.fail(LivenessFailure::UnrequestedAction, Some(a));
             }
         }
         let yaw = s.pose.yaw - self.baseline.yaw;
-        let toward = match self.kind {
-            Action::TurnLeft => yaw,
-            Action::TurnRight => -yaw,
-            _ => 0.0,
+        let pitch = s.pose.pitch - self.baseline.pitch;
+        // The requested movement's angle towards its direction, its onset and its goal.
+        let movement = match self.kind {
+            Action::TurnLeft => Some((yaw, p.unrequested_turn, p.turn)),
+            Action::TurnRight => Some((-yaw, p.unrequested_turn, p.turn)),
+            Action::LookUp => Some((pitch, p.unrequested_look, p.look)),
+            Action::LookDown => Some((-pitch, p.unrequested_look, p.look)),
+            Action::Blink | Action::Smile => None,
         };
-        match self.kind {
-            Action::TurnLeft | Action::TurnRight => {
-                if toward > p.neutral && toward < p.turn {
-                    self.intermediate += 1;
-                }
-                if toward >= p.unrequested_turn && self.onset.is_none() {
+        match (self.kind, movement) {
+            (_, Some((toward, onset_at, goal))) => {
+                self.trace.push((now, toward));
+                if toward >= onset_at && self.onset.is_none() {
                     self.onset = Some(now);
                     if early(now) {
                         return self.fail(LivenessFailure::TooEarly, Some(self.kind));
                     }
                 }
-                self.turn_streak = if toward >= p.turn {
+                self.turn_streak = if toward >= goal {
                     self.turn_streak + 1
                 } else {
                     0
                 };
                 if self.turn_streak >= STREAK {
-                    if self.intermediate == 0 {
-                        return self.fail(LivenessFailure::TurnNotContinuous, None);
+                    if crate::path::check(&self.trace, p.max_speed).is_err() {
+                        return self.fail(LivenessFailure::NotContinuous, None);
                     }
                     return self.passed(shown_at);
                 }
             }
-            Action::Smile => {
+            (Action::Smile, _) => {
                 if self.smile_streak >= 1 && self.onset.is_none() {
                     self.onset = Some(now);
                     if early(now) {
@@ -422,7 +457,7 @@ impl ChallengeRun {
                     return self.passed(shown_at);
                 }
             }
-            Action::Blink => match blink {
+            (_, None) => match blink {
                 BlinkEvent::Blink(closed_for) => {
                     let onset = now.saturating_sub(closed_for);
                     // A blink that began before the person could react to the prompt neither
@@ -464,15 +499,9 @@ impl ChallengeRun {
 }
 
 fn first_action(seen: Seen) -> Option<Action> {
-    if seen.left {
-        Some(Action::TurnLeft)
-    } else if seen.right {
-        Some(Action::TurnRight)
-    } else if seen.smile {
-        Some(Action::Smile)
-    } else {
-        None
-    }
+    seen.actions()
+        .into_iter()
+        .find_map(|(present, a)| present.then_some(a))
 }
 
 #[cfg(test)]
@@ -683,7 +712,7 @@ mod tests {
         assert_eq!(
             out[0].1,
             Progress::Failed {
-                reason: LivenessFailure::TurnNotContinuous,
+                reason: LivenessFailure::NotContinuous,
                 action: None
             }
         );

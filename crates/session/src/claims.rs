@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use facekiosk_face::liveness::AxisScore;
 use facekiosk_face::quality::QualityMetrics;
 use serde::{Deserialize, Serialize};
 
@@ -158,21 +159,20 @@ pub struct LivenessClaim {
     pub note: Option<String>,
 }
 
-/// The 3-D consistency check.
+/// The 3-D consistency check, per axis the session asked for: turns (yaw parallax) and nods
+/// (pitch parallax). Residuals are medians over the frames compared, in eye distances: the
+/// planar one is how far a flat plane is from explaining the landmarks' motion, the rigid one
+/// how far a rigid head is.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreeDClaim {
-    /// How far a flat plane is from explaining the landmarks' motion: the median, over frame
-    /// pairs, of the homography residual (fraction of the eye distance).
-    pub planar_residual: f32,
-    /// How far a rigid head is from explaining it: the median residual of the head fit (same
-    /// unit). A real head: small; a photo, bent or flat: large relative to the planar one.
-    pub rigid_residual: f32,
-    /// Frame pairs compared.
-    pub pairs: usize,
-    /// Yaw covered, degrees.
-    pub yaw_range_deg: f32,
-    /// The verdict.
+    /// Turns, when the attempt asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<AxisScore>,
+    /// Nods, when the attempt asked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nod: Option<AxisScore>,
+    /// The verdict: every axis asked for passed.
     pub is_3d: bool,
 }
 
@@ -222,8 +222,9 @@ pub enum LivenessFailure {
     FrameGap,
     /// The head turned faster than a head turns between two frames.
     PoseJump,
-    /// A head turn that skipped the poses between neutral and turned (a swapped photo).
-    TurnNotContinuous,
+    /// A turn or a nod that skipped the poses between neutral and turned, or held half-way
+    /// (swapped photos).
+    NotContinuous,
     /// The head turns did not show a three-dimensional head.
     #[serde(rename = "NOT_3D")]
     Not3d,
@@ -256,6 +257,9 @@ pub struct AttemptClaim {
     /// The action seen, for `UNREQUESTED_ACTION` and `ACTION_BEFORE_PROMPT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Action>,
+    /// The attempt's 3-D check, when it got that far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub three_d: Option<ThreeDClaim>,
 }
 
 /// The kiosk.

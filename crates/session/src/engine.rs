@@ -555,7 +555,9 @@ impl Session {
         if let Some(face) = &obs.face
             && let (Some(head), Some(s)) = (&face.head, &face.signals)
         {
-            self.attempt.three_d.add_frontal(head, s.pose.yaw);
+            self.attempt
+                .three_d
+                .add_frontal(head, s.pose.yaw, s.pose.pitch);
         }
     }
 
@@ -709,7 +711,9 @@ impl Session {
         };
         let progress = run.update(now, &signals);
         if let Some(head) = obs.face.as_ref().and_then(|f| f.head.as_ref()) {
-            self.attempt.three_d.add(head, signals.pose.yaw);
+            self.attempt
+                .three_d
+                .add(head, signals.pose.yaw, signals.pose.pitch);
         }
         match progress {
             Progress::Pending => {}
@@ -805,20 +809,17 @@ impl Session {
             self.start_challenge(now, list, index + 1, ev);
             return;
         }
-        // All challenges done: the head turns must show a three-dimensional head.
+        // All challenges done: the turns and the nods must show a three-dimensional head.
         let score = self.attempt.three_d.score();
+        let turned = list.iter().any(|c| c.is_turn());
+        let nodded = list.iter().any(|c| c.is_nod());
+        let is_3d = (!turned || score.turn.is_3d) && (!nodded || score.nod.is_3d);
         self.attempt.three_d_claim = Some(ThreeDClaim {
-            planar_residual: score.planar_residual,
-            rigid_residual: if score.rigid_residual.is_finite() {
-                score.rigid_residual
-            } else {
-                -1.0
-            },
-            pairs: score.pairs,
-            yaw_range_deg: score.yaw_range_deg,
-            is_3d: score.is_3d,
+            turn: turned.then_some(score.turn),
+            nod: nodded.then_some(score.nod),
+            is_3d,
         });
-        if list.iter().any(|c| c.is_turn()) && !score.is_3d {
+        if (turned || nodded) && !is_3d {
             self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
             return;
         }
@@ -996,6 +997,7 @@ impl Session {
                 liveness_reason: None,
                 challenge: None,
                 action: None,
+                three_d: self.attempt.three_d_claim,
             });
             self.decided = Some(self.attempt.clone());
             self.finish_success(now, ev);
@@ -1045,6 +1047,7 @@ impl Session {
             liveness_reason,
             challenge,
             action,
+            three_d: self.attempt.three_d_claim,
         });
         self.decided = Some(self.attempt.clone());
         let code = match reason {

@@ -27,6 +27,7 @@ pub mod error;
 pub mod guidance;
 pub mod observation;
 pub mod options;
+pub mod path;
 pub mod reference;
 mod result;
 pub mod trace;

@@ -67,22 +67,39 @@ pub enum ChallengeKind {
     TurnLeft,
     /// Turn the head to one's own right.
     TurnRight,
+    /// Tilt the head back: look up.
+    LookUp,
+    /// Tilt the head forward: look down.
+    LookDown,
     /// Smile or open the mouth.
     Smile,
 }
 
 impl ChallengeKind {
     /// Every challenge.
-    pub const ALL: [ChallengeKind; 4] = [
+    pub const ALL: [ChallengeKind; 6] = [
         ChallengeKind::Blink,
         ChallengeKind::TurnLeft,
         ChallengeKind::TurnRight,
+        ChallengeKind::LookUp,
+        ChallengeKind::LookDown,
         ChallengeKind::Smile,
     ];
 
-    /// Whether this challenge turns the head (and so feeds the 3-D consistency check).
+    /// Whether this challenge turns the head left or right (the 3-D check's yaw parallax).
     pub fn is_turn(self) -> bool {
         matches!(self, ChallengeKind::TurnLeft | ChallengeKind::TurnRight)
+    }
+
+    /// Whether this challenge tilts the head up or down (the 3-D check's pitch parallax: a
+    /// sheet of paper bends in one direction only, so it cannot show both).
+    pub fn is_nod(self) -> bool {
+        matches!(self, ChallengeKind::LookUp | ChallengeKind::LookDown)
+    }
+
+    /// Whether the head moves (a turn or a nod).
+    pub fn moves_head(self) -> bool {
+        self.is_turn() || self.is_nod()
     }
 
     /// The wire name.
@@ -91,6 +108,8 @@ impl ChallengeKind {
             ChallengeKind::Blink => "BLINK",
             ChallengeKind::TurnLeft => "TURN_LEFT",
             ChallengeKind::TurnRight => "TURN_RIGHT",
+            ChallengeKind::LookUp => "LOOK_UP",
+            ChallengeKind::LookDown => "LOOK_DOWN",
             ChallengeKind::Smile => "SMILE",
         }
     }
@@ -127,11 +146,11 @@ pub struct SessionOptions {
     pub return_data_for_incomplete_session: bool,
     /// How liveness is checked. Default active.
     pub liveness: LivenessMode,
-    /// The challenges to choose from (default: all four; at least 3 kinds are always used:
-    /// a smaller pool is completed, with a warning trace).
+    /// The challenges to choose from (default: all six; a pool without a turn, without a nod or
+    /// with fewer than 3 kinds is completed, with a warning trace).
     pub challenges: Vec<ChallengeKind>,
     /// How many challenges an attempt asks for (2 up to the pool's size, default 2; always at
-    /// least one head turn; fewer than 2 is raised to 2, with a warning trace).
+    /// least one turn and one nod; fewer than 2 is raised to 2, with a warning trace).
     pub challenge_count: u8,
     /// A value from the integrator, echoed in the result.
     pub nonce: Option<String>,
@@ -194,8 +213,13 @@ pub struct SessionPolicy {
     /// A turn this large, degrees, that was not asked for fails the challenge (an opposite
     /// turn, a turn during a blink or a smile, a turn before the prompt). Default 12.
     pub unrequested_turn_degrees: f32,
-    /// "Neutral" between challenges: the head within this many degrees of its frontal pose,
-    /// eyes open, mouth relaxed. Default 8.
+    /// Head tilt that passes a look-up or look-down challenge, degrees from the person's own
+    /// frontal pose. Default 12.
+    pub look_degrees: f32,
+    /// A tilt this large, degrees, that was not asked for fails the challenge. Default 9.
+    pub unrequested_look_degrees: f32,
+    /// "Neutral" between challenges: the head within this many degrees of its frontal pose
+    /// (yaw, and pitch within 3/4 of it), eyes open, mouth relaxed. Default 8.
     pub neutral_degrees: f32,
     /// How long the neutral pose must hold before the next prompt can come, ms. Default 400.
     pub neutral_hold_ms: u64,
@@ -209,8 +233,8 @@ pub struct SessionPolicy {
     pub min_reaction_ms: u64,
     /// A movement must start within this time after the prompt, ms. Default 3000.
     pub max_reaction_ms: u64,
-    /// Fastest head turn accepted, degrees per second: a larger change of yaw between two
-    /// frames is a swapped picture. Default 400.
+    /// Fastest head movement accepted, degrees per second: a larger change of yaw or pitch
+    /// between two frames is a swapped picture (people turn at up to about 250°/s). Default 320.
     pub max_yaw_speed_deg_s: f32,
     /// Longest time between two frames during the challenges and the final capture, ms: a
     /// longer gap breaks the chain of frames and fails the attempt. Default 500.
@@ -238,13 +262,15 @@ impl Default for SessionPolicy {
             challenge_timeout_ms: 6000,
             turn_degrees: 18.0,
             unrequested_turn_degrees: 12.0,
+            look_degrees: 12.0,
+            unrequested_look_degrees: 9.0,
             neutral_degrees: 8.0,
             neutral_hold_ms: 400,
             pause_min_ms: 300,
             pause_max_ms: 1500,
             min_reaction_ms: 150,
             max_reaction_ms: 3000,
-            max_yaw_speed_deg_s: 400.0,
+            max_yaw_speed_deg_s: 320.0,
             max_frame_gap_ms: 500,
             fused_frames: 3,
             face_lost_ms: 1500,
@@ -287,6 +313,16 @@ impl SessionPolicy {
                 "unrequested_turn_degrees",
                 self.unrequested_turn_degrees.to_string(),
                 "3 up to (not including) turn_degrees",
+            );
+        }
+        if !(5.0..=45.0).contains(&self.look_degrees) {
+            return bad("look_degrees", self.look_degrees.to_string(), "5-45");
+        }
+        if !(3.0..self.look_degrees).contains(&self.unrequested_look_degrees) {
+            return bad(
+                "unrequested_look_degrees",
+                self.unrequested_look_degrees.to_string(),
+                "3 up to (not including) look_degrees",
             );
         }
         if !(1.0..self.unrequested_turn_degrees).contains(&self.neutral_degrees) {
@@ -368,24 +404,29 @@ fn challenge_settings(
             pool.push(*c);
         }
     }
-    if pool.len() < MIN_CHALLENGE_POOL {
-        let given = pool.len();
-        // Turns first: the 3-D check needs one.
-        for c in [
-            ChallengeKind::TurnLeft,
-            ChallengeKind::TurnRight,
-            ChallengeKind::Blink,
-            ChallengeKind::Smile,
-        ] {
-            if pool.len() >= MIN_CHALLENGE_POOL {
-                break;
-            }
-            if !pool.contains(&c) {
-                pool.push(c);
-            }
+    let given = pool.len();
+    // The 3-D check needs a turn and a nod; then at least MIN_CHALLENGE_POOL kinds.
+    let mut added = false;
+    if !pool.iter().any(|c| c.is_turn()) {
+        pool.push(ChallengeKind::TurnLeft);
+        added = true;
+    }
+    if !pool.iter().any(|c| c.is_nod()) {
+        pool.push(ChallengeKind::LookUp);
+        added = true;
+    }
+    for c in ChallengeKind::ALL {
+        if pool.len() >= MIN_CHALLENGE_POOL {
+            break;
         }
+        if !pool.contains(&c) {
+            pool.push(c);
+            added = true;
+        }
+    }
+    if added {
         warnings.push(format!(
-            "challenges: {given} kind(s) given, at least {MIN_CHALLENGE_POOL} are used; using {}",
+            "challenges: {given} kind(s) given; a turn, a nod and at least {MIN_CHALLENGE_POOL} kinds are used: {}",
             pool.iter()
                 .map(|c| c.as_str())
                 .collect::<Vec<_>>()

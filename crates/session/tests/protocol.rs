@@ -210,7 +210,7 @@ fn a_small_pool_and_count_are_raised_with_a_warning() {
     let t = s.transcript();
     assert!(
         t.contains(
-            "challenges: 1 kind(s) given, at least 3 are used; using TURN_LEFT, TURN_RIGHT, BLINK"
+            "challenges: 1 kind(s) given; a turn, a nod and at least 3 kinds are used: TURN_LEFT, LOOK_UP, BLINK"
         ),
         "{t}"
     );

@@ -94,6 +94,17 @@ pub fn normal(rng: &mut impl Rng) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
+/// Standard normal variates, drawn once: sensor noise reads them from a random offset per row
+/// (drawing 900,000 fresh variates per frame would cost more than rendering the frame).
+fn noise_table() -> &'static [f32] {
+    use rand::SeedableRng;
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5EED);
+        (0..1 << 16).map(|_| normal(&mut rng)).collect()
+    })
+}
+
 /// What a webcam does to the light: optics blur (σ 0.3–1 px), exposure gain (0.9–1.1), sensor
 /// noise (σ 1.5–4 levels), 8-bit quantisation and JPEG (quality 70–95).
 pub fn capture(img: &Canvas, rng: &mut impl Rng) -> RgbImage {
@@ -101,9 +112,16 @@ pub fn capture(img: &Canvas, rng: &mut impl Rng) -> RgbImage {
     c.blur(rng.gen_range(0.3..1.0));
     let gain = rng.gen_range(0.9..1.1);
     let sigma = rng.gen_range(1.5..4.0);
-    for p in &mut c.px {
-        for v in p.iter_mut() {
-            *v = *v * gain + sigma * normal(rng);
+    let table = noise_table();
+    let w = c.w;
+    for (y, row) in c.px.chunks_mut(w.max(1)).enumerate() {
+        let start = rng.gen_range(0..table.len() - 3 * w - 1);
+        let stride = if y % 2 == 0 { 1 } else { 3 };
+        for (x, p) in row.iter_mut().enumerate() {
+            for (k, v) in p.iter_mut().enumerate() {
+                let n = table[(start + (3 * x + k) * stride) % table.len()];
+                *v = *v * gain + sigma * n;
+            }
         }
     }
     let rgb = c.to_rgb();

@@ -259,30 +259,28 @@ impl Head {
         let mut face = background.clone();
         let mut alpha = vec![0.0f32; cam.w * cam.h];
         let jaw_dark = (pose.jaw_deg / 12.0).clamp(0.0, 1.0) * 0.75;
-        let us: Vec<f32> = uv.iter().map(|u| u[0]).collect();
-        let vs: Vec<f32> = uv.iter().map(|u| u[1]).collect();
-        for i in 0..cam.w * cam.h {
-            let t = raster.tri[i];
+        let dark = [45.0, 18.0, 20.0];
+        for (i, &t) in raster.tri.iter().enumerate() {
             if t < 0 {
                 continue;
             }
-            let (u, vv) = (
-                raster.interpolate(&self.tris, i, &us),
-                raster.interpolate(&self.tris, i, &vs),
-            );
-            let mut c = self.tex.sample(u, vv);
-            let s = raster.interpolate(&self.tris, i, &shade);
-            for ch in c.iter_mut() {
+            let [a, b, c] = self.tris[t as usize];
+            let w = raster.bary[i];
+            let lerp = |va: f32, vb: f32, vc: f32| w[0] * va + w[1] * vb + w[2] * vc;
+            let u = lerp(uv[a][0], uv[b][0], uv[c][0]);
+            let v = lerp(uv[a][1], uv[b][1], uv[c][1]);
+            let s = lerp(shade[a], shade[b], shade[c]);
+            let mut col = self.tex.sample(u, v);
+            for ch in col.iter_mut() {
                 *ch *= s;
             }
             if jaw_dark > 0.0 && self.mouth_tris[t as usize] {
-                let dark = [45.0, 18.0, 20.0];
                 for k in 0..3 {
-                    c[k] = c[k] * (1.0 - jaw_dark) + dark[k] * jaw_dark;
+                    col[k] = col[k] * (1.0 - jaw_dark) + dark[k] * jaw_dark;
                 }
             }
-            face.px[i] = c;
-            alpha[i] = raster.interpolate(&self.tris, i, &self.alpha);
+            face.px[i] = col;
+            alpha[i] = lerp(self.alpha[a], self.alpha[b], self.alpha[c]);
         }
         // A soft silhouette.
         crate::raster::gaussian_blur(&mut alpha, cam.w, cam.h, 0.7);

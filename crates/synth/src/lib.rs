@@ -13,6 +13,7 @@
 //! **Never:** a synthetic frame is never passed off as a camera's: sessions on them are test
 //! sessions, and the crate reads no file and opens no device.
 
+pub mod actor;
 pub mod camera;
 pub mod head;
 pub mod motion;

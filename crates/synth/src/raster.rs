@@ -71,16 +71,7 @@ impl Canvas {
 
     /// Blurs every channel with a Gaussian of `sigma` px.
     pub fn blur(&mut self, sigma: f32) {
-        let mut plane = vec![0.0f32; self.w * self.h];
-        for k in 0..3 {
-            for (d, p) in plane.iter_mut().zip(&self.px) {
-                *d = p[k];
-            }
-            gaussian_blur(&mut plane, self.w, self.h, sigma);
-            for (p, s) in self.px.iter_mut().zip(&plane) {
-                p[k] = *s;
-            }
-        }
+        blur_rgb(&mut self.px, self.w, self.h, sigma);
     }
 
     /// `self = self·(1 − a) + other·a`, per pixel.
@@ -96,38 +87,97 @@ impl Canvas {
     }
 }
 
+/// The normalised Gaussian kernel of `sigma`, radius ⌈3σ⌉.
+fn kernel(sigma: f32) -> Vec<f32> {
+    let r = (3.0 * sigma).ceil() as usize;
+    let k: Vec<f32> = (0..=2 * r)
+        .map(|i| {
+            let d = i as f32 - r as f32;
+            (-(d * d) / (2.0 * sigma * sigma)).exp()
+        })
+        .collect();
+    let sum: f32 = k.iter().sum();
+    k.iter().map(|v| v / sum).collect()
+}
+
+/// Convolves `n` values read with stride `step` from `data` (starting at `start`) in place,
+/// the ends replicated; `line` is scratch space of at least n + 2r values.
+fn convolve<T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<f32, Output = T>>(
+    data: &mut [T],
+    start: usize,
+    step: usize,
+    n: usize,
+    k: &[f32],
+    line: &mut [T],
+) {
+    let r = k.len() / 2;
+    for i in 0..n {
+        line[r + i] = data[start + i * step];
+    }
+    let (first, last) = (line[r], line[r + n - 1]);
+    for v in &mut line[..r] {
+        *v = first;
+    }
+    for v in &mut line[r + n..n + 2 * r] {
+        *v = last;
+    }
+    for i in 0..n {
+        let mut acc = T::default();
+        for (j, kk) in k.iter().enumerate() {
+            acc = acc + line[i + j] * *kk;
+        }
+        data[start + i * step] = acc;
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Rgb3([f32; 3]);
+
+impl std::ops::Add for Rgb3 {
+    type Output = Rgb3;
+    fn add(self, o: Rgb3) -> Rgb3 {
+        Rgb3([self.0[0] + o.0[0], self.0[1] + o.0[1], self.0[2] + o.0[2]])
+    }
+}
+
+impl std::ops::Mul<f32> for Rgb3 {
+    type Output = Rgb3;
+    fn mul(self, k: f32) -> Rgb3 {
+        Rgb3([self.0[0] * k, self.0[1] * k, self.0[2] * k])
+    }
+}
+
 /// Separable Gaussian blur of one plane, the border replicated.
 pub fn gaussian_blur(plane: &mut [f32], w: usize, h: usize, sigma: f32) {
     if sigma <= 0.05 || w == 0 || h == 0 {
         return;
     }
-    let r = (3.0 * sigma).ceil() as isize;
-    let kernel: Vec<f32> = (-r..=r)
-        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
-        .collect();
-    let sum: f32 = kernel.iter().sum();
-    let kernel: Vec<f32> = kernel.iter().map(|k| k / sum).collect();
-    let mut tmp = vec![0.0f32; w * h];
+    let k = kernel(sigma);
+    let mut line = vec![0.0f32; w.max(h) + k.len()];
     for y in 0..h {
-        let row = &plane[y * w..(y + 1) * w];
-        for x in 0..w {
-            let mut acc = 0.0;
-            for (j, k) in kernel.iter().enumerate() {
-                let xx = (x as isize + j as isize - r).clamp(0, w as isize - 1) as usize;
-                acc += row[xx] * k;
-            }
-            tmp[y * w + x] = acc;
-        }
+        convolve(plane, y * w, 1, w, &k, &mut line);
     }
     for x in 0..w {
-        for y in 0..h {
-            let mut acc = 0.0;
-            for (j, k) in kernel.iter().enumerate() {
-                let yy = (y as isize + j as isize - r).clamp(0, h as isize - 1) as usize;
-                acc += tmp[yy * w + x] * k;
-            }
-            plane[y * w + x] = acc;
-        }
+        convolve(plane, x, w, h, &k, &mut line);
+    }
+}
+
+fn blur_rgb(px: &mut [[f32; 3]], w: usize, h: usize, sigma: f32) {
+    if sigma <= 0.05 || w == 0 || h == 0 {
+        return;
+    }
+    let k = kernel(sigma);
+    // Safe reinterpretation through a copy into the wrapper type.
+    let mut data: Vec<Rgb3> = px.iter().map(|p| Rgb3(*p)).collect();
+    let mut line = vec![Rgb3::default(); w.max(h) + k.len()];
+    for y in 0..h {
+        convolve(&mut data, y * w, 1, w, &k, &mut line);
+    }
+    for x in 0..w {
+        convolve(&mut data, x, w, h, &k, &mut line);
+    }
+    for (p, d) in px.iter_mut().zip(data) {
+        *p = d.0;
     }
 }
 

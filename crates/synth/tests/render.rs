@@ -96,3 +96,44 @@ fn a_print_turned_by_hand_does_not_read_as_a_turn() {
     }
     assert!(max_yaw < 15.0, "a print turned 35° read as {max_yaw}°");
 }
+
+#[test]
+#[ignore = "timing probe for development: cargo test -p facekiosk-synth --test render -- --ignored --nocapture"]
+fn timing_probe() {
+    let head = astronaut_head();
+    let cam = Camera::new(1.3 * 640.0);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let bg = Canvas::filled(640, 480, [120.0, 130.0, 140.0]);
+    let pose = Pose {
+        yaw: 10.0,
+        position: [0.0, 0.0, 600.0],
+        ..Pose::default()
+    };
+    let t = std::time::Instant::now();
+    let (frame, _) = head.render(&cam, &pose, &bg);
+    let r = t.elapsed();
+    let t = std::time::Instant::now();
+    let _img = capture(&frame, &mut rng);
+    eprintln!("render {:?} capture {:?}", r, t.elapsed());
+}
+
+#[test]
+#[ignore = "timing probe for development"]
+fn timing_probe_capture() {
+    let mut c = Canvas::filled(640, 480, [120.0, 130.0, 140.0]);
+    let t = std::time::Instant::now();
+    c.blur(0.8);
+    eprintln!("blur {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let rgb = c.to_rgb();
+    eprintln!("to_rgb {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&rgb)
+        .unwrap();
+    eprintln!("encode {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let _ = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).unwrap();
+    eprintln!("decode {:?}", t.elapsed());
+}

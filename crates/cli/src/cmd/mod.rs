@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod demo;
 pub mod detect;
 pub mod eval;
+pub mod eval_liveness;
 pub mod keys;
 pub mod models;
 pub mod runtime;

@@ -19,7 +19,9 @@ use crate::landmarks::FaceLandmarks;
 
 pub use blink::{BlinkConfig, BlinkEvent, BlinkTracker};
 pub use passive::{PassiveModel, PassiveScore};
-pub use three_d::{HEAD_LANDMARKS, HeadPoints, ThreeDConfig, ThreeDScore, ThreeDTracker};
+pub use three_d::{
+    AxisScore, HEAD_LANDMARKS, HeadPoints, ThreeDConfig, ThreeDScore, ThreeDTracker,
+};
 
 /// The per-frame liveness measures of one face (from dense landmarks).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

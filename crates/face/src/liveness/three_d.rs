@@ -9,14 +9,17 @@
 //! - *planar*: the best homography from the frontal 2-D landmarks (residual ≈ noise for a flat
 //!   photo, large for a head);
 //! - *rigid*: the best weak-perspective view of the frontal 3-D shape (FaceMesh's x, y and depth
-//!   z, with one depth scale fitted per session): residual ≈ noise for a head, large for a flat
-//!   or bent photo.
+//!   z, which is close to metric), a scaled rotation refined by Gauss–Newton: residual ≈ noise
+//!   for a head.
 //!
-//! The verdict takes the median over the turned frames (one odd frame decides nothing) and
-//! needs the planar fit to fail clearly while the rigid one succeeds. Frames whose landmark
-//! presence score is low are not used: the landmarks of a face the model is unsure of are noise.
-//! Residuals are RMS distances divided by the eye distance, so they do not depend on the face's
-//! size in the image.
+//! Each axis is judged on its own: turned frames (yaw ≥ 12° from the frontal reference) and
+//! nodded frames (pitch ≥ 8°, little yaw). An axis passes with at least 3 such frames whose
+//! *median* planar residual is clearly above noise and at least 2× (turns) or 1.8× (nods) the
+//! median rigid one — one odd frame decides nothing. Because the landmark model places its
+//! points where a face's would be, a print bent around a cylinder can fake one axis; a sheet
+//! bends one way only, so a session that asks for a turn and a nod needs both axes. Frames whose
+//! landmark presence score is low are not used. Residuals are RMS distances divided by the eye
+//! distance, so they do not depend on the face's size in the image.
 
 use serde::{Deserialize, Serialize};
 
@@ -70,65 +73,84 @@ pub struct ThreeDConfig {
     /// A frame counts as turned when its yaw differs this much, degrees, from the frontal
     /// reference. Default 12.
     pub min_yaw_delta_deg: f32,
+    /// A frame counts as nodded when its pitch differs this much, degrees (and its yaw less than
+    /// that). Default 8.
+    pub min_pitch_delta_deg: f32,
     /// Frames with a lower landmark presence score are not used, 0..1. Default 0.5.
     pub min_presence: f32,
-    /// At least this many turned frames must be compared. Default 2.
+    /// At least this many turned (or nodded) frames per axis. Default 3.
     pub min_pairs: usize,
-    /// The planar residual (median) must reach this, in eye distances. Default 0.03.
-    pub min_planar_residual: f32,
-    /// The rigid residual (median) must stay below this share of the planar one. Default 0.6.
-    pub max_rigid_ratio: f32,
+    /// Turns: the median planar residual must reach this, eye distances. Default 0.06.
+    pub turn_min_planar: f32,
+    /// Turns: … and be at least this many times the median rigid residual. Default 2.0.
+    pub turn_min_ratio: f32,
+    /// Nods: the median planar residual must reach this. Default 0.05.
+    pub nod_min_planar: f32,
+    /// Nods: … and be at least this many times the median rigid residual. Default 1.8.
+    pub nod_min_ratio: f32,
 }
 
 impl Default for ThreeDConfig {
     fn default() -> Self {
         Self {
             min_yaw_delta_deg: 12.0,
+            min_pitch_delta_deg: 8.0,
             min_presence: 0.5,
-            min_pairs: 2,
-            min_planar_residual: 0.03,
-            max_rigid_ratio: 0.6,
+            min_pairs: 3,
+            turn_min_planar: 0.06,
+            turn_min_ratio: 2.0,
+            nod_min_planar: 0.05,
+            nod_min_ratio: 1.8,
         }
     }
 }
 
-/// The outcome of the 3-D check.
+/// One axis of the 3-D check (turns or nods).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AxisScore {
+    /// Median homography residual over the frames compared, eye distances.
+    pub planar_residual: f32,
+    /// Median rigid-head residual over the same frames, eye distances.
+    pub rigid_residual: f32,
+    /// Frames compared.
+    pub pairs: usize,
+    /// The largest angle from the frontal reference seen on this axis, degrees.
+    pub range_deg: f32,
+    /// The verdict on this axis.
+    pub is_3d: bool,
+}
+
+/// The outcome of the 3-D check, per axis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThreeDScore {
-    /// Median homography residual over the turned frames, eye distances.
-    pub planar_residual: f32,
-    /// Median rigid-head residual over the turned frames, eye distances.
-    pub rigid_residual: f32,
-    /// The depth scale fitted (FaceMesh depth to the head's apparent depth).
-    pub depth_scale: f32,
-    /// Turned frames compared.
-    pub pairs: usize,
-    /// The yaw range covered, degrees.
-    pub yaw_range_deg: f32,
+    /// Left-right turns (yaw parallax).
+    pub turn: AxisScore,
+    /// Up-down nods (pitch parallax).
+    pub nod: AxisScore,
     /// Frames left out for a low presence score.
     pub low_presence_frames: usize,
-    /// The verdict at the configured thresholds.
-    pub is_3d: bool,
 }
 
 #[derive(Clone, Debug)]
 struct Frame {
     yaw: f32,
+    pitch: f32,
     head: HeadPoints,
 }
 
-/// Collects frames while the head turns and scores their 3-D consistency.
+/// Collects frames while the head turns and nods, and scores their 3-D consistency.
 #[derive(Clone, Debug)]
 pub struct ThreeDTracker {
     config: ThreeDConfig,
     frontal: Vec<Frame>,
-    turned: Vec<Frame>,
+    moved: Vec<Frame>,
     low_presence: usize,
 }
 
-/// Turned frames kept (the most turned on either side; they carry the parallax).
-const MAX_TURNED: usize = 24;
+/// Frames kept per axis (the furthest from frontal; they carry the parallax).
+const MAX_FRAMES: usize = 24;
 
 impl ThreeDTracker {
     /// A tracker with no frames.
@@ -136,48 +158,65 @@ impl ThreeDTracker {
         Self {
             config,
             frontal: Vec::new(),
-            turned: Vec::new(),
+            moved: Vec::new(),
             low_presence: 0,
         }
     }
 
+    fn usable(&mut self, head: &HeadPoints) -> bool {
+        let ok = head.usable() && head.presence >= self.config.min_presence;
+        if !ok {
+            self.low_presence += 1;
+        }
+        ok
+    }
+
     /// Adds a frontal frame: the person's reference shape (the capture before the challenges).
-    pub fn add_frontal(&mut self, head: &HeadPoints, yaw: f32) {
-        if !head.usable() || head.presence < self.config.min_presence {
-            self.low_presence += 1;
+    pub fn add_frontal(&mut self, head: &HeadPoints, yaw: f32, pitch: f32) {
+        if self.usable(head) {
+            self.frontal.push(Frame {
+                yaw,
+                pitch,
+                head: head.clone(),
+            });
+        }
+    }
+
+    /// Adds a frame from the challenges; it is used when turned or nodded far enough from the
+    /// frontal reference.
+    pub fn add(&mut self, head: &HeadPoints, yaw: f32, pitch: f32) {
+        if !self.usable(head) {
             return;
         }
-        self.frontal.push(Frame {
-            yaw,
-            head: head.clone(),
-        });
-    }
-
-    /// Adds a frame from the challenges; it is used when turned far enough from the frontal
-    /// reference.
-    pub fn add(&mut self, head: &HeadPoints, yaw: f32) {
-        if !head.usable() || head.presence < self.config.min_presence {
-            self.low_presence += 1;
+        let (fy, fp) = self.frontal_pose();
+        let c = self.config;
+        if (yaw - fy).abs() < c.min_yaw_delta_deg && (pitch - fp).abs() < c.min_pitch_delta_deg {
             return;
         }
-        self.turned.push(Frame {
+        self.moved.push(Frame {
             yaw,
+            pitch,
             head: head.clone(),
         });
-        if self.turned.len() > 4 * MAX_TURNED {
-            self.prune();
+        if self.moved.len() > 8 * MAX_FRAMES {
+            // Keep the furthest on each axis.
+            let mut by_yaw = self.moved.clone();
+            by_yaw.sort_by(|a, b| (b.yaw - fy).abs().total_cmp(&(a.yaw - fy).abs()));
+            by_yaw.truncate(2 * MAX_FRAMES);
+            let mut by_pitch = std::mem::take(&mut self.moved);
+            by_pitch.sort_by(|a, b| (b.pitch - fp).abs().total_cmp(&(a.pitch - fp).abs()));
+            by_pitch.truncate(2 * MAX_FRAMES);
+            self.moved = by_yaw;
+            self.moved.extend(by_pitch);
         }
     }
 
-    fn frontal_yaw(&self) -> f32 {
-        median(self.frontal.iter().map(|f| f.yaw).collect()).unwrap_or(0.0)
-    }
-
-    fn prune(&mut self) {
-        let f = self.frontal_yaw();
-        self.turned
-            .sort_by(|a, b| (b.yaw - f).abs().total_cmp(&(a.yaw - f).abs()));
-        self.turned.truncate(MAX_TURNED);
+    /// The frontal reference's yaw and pitch (medians over the frontal frames).
+    fn frontal_pose(&self) -> (f32, f32) {
+        (
+            median(self.frontal.iter().map(|f| f.yaw).collect()).unwrap_or(0.0),
+            median(self.frontal.iter().map(|f| f.pitch).collect()).unwrap_or(0.0),
+        )
     }
 
     /// Scores the frames collected so far.
@@ -189,63 +228,62 @@ impl ThreeDTracker {
         let Some(shape) = self.reference_shape() else {
             return out;
         };
-        let frontal_yaw = self.frontal_yaw();
-        let mut turned: Vec<&Frame> = self
-            .turned
+        let (fy, fp) = self.frontal_pose();
+        let c = self.config;
+        let turned: Vec<&Frame> = self
+            .moved
             .iter()
-            .filter(|t| (t.yaw - frontal_yaw).abs() >= self.config.min_yaw_delta_deg)
+            .filter(|f| (f.yaw - fy).abs() >= c.min_yaw_delta_deg)
             .collect();
-        turned.sort_by(|a, b| {
-            (b.yaw - frontal_yaw)
-                .abs()
-                .total_cmp(&(a.yaw - frontal_yaw).abs())
-        });
-        turned.truncate(MAX_TURNED);
-        out.yaw_range_deg = self
-            .turned
+        let nodded: Vec<&Frame> = self
+            .moved
             .iter()
-            .map(|t| (t.yaw - frontal_yaw).abs())
+            .filter(|f| {
+                (f.pitch - fp).abs() >= c.min_pitch_delta_deg
+                    && (f.yaw - fy).abs() < c.min_pitch_delta_deg
+            })
+            .collect();
+        out.turn = axis(
+            &shape,
+            &turned,
+            |f| (f.yaw - fy).abs(),
+            c.min_pairs,
+            c.turn_min_planar,
+            c.turn_min_ratio,
+        );
+        out.nod = axis(
+            &shape,
+            &nodded,
+            |f| (f.pitch - fp).abs(),
+            c.min_pairs,
+            c.nod_min_planar,
+            c.nod_min_ratio,
+        );
+        out.turn.range_deg = self
+            .moved
+            .iter()
+            .map(|f| (f.yaw - fy).abs())
             .fold(0.0, f32::max);
-        if turned.is_empty() {
-            return out;
-        }
-        let observed: Vec<Vec<Point>> = turned.iter().map(|t| normalised_2d(&t.head)).collect();
-        let depth_scale = fit_depth_scale(&shape, &observed);
-        let scaled: Vec<[f64; 3]> = shape
+        out.nod.range_deg = self
+            .moved
             .iter()
-            .map(|p| [p[0], p[1], p[2] * f64::from(depth_scale)])
-            .collect();
-        let flat: Vec<Point> = shape
-            .iter()
-            .map(|p| Point::new(p[0] as f32, p[1] as f32))
-            .collect();
-        let mut planar = Vec::new();
-        let mut rigid = Vec::new();
-        for obs in &observed {
-            let (Some(p), Some(r)) = (planar_residual(&flat, obs), rigid_residual(&scaled, obs))
-            else {
-                continue;
-            };
-            planar.push(p);
-            rigid.push(r);
-        }
-        out.pairs = planar.len();
-        out.depth_scale = depth_scale;
-        out.planar_residual = median(planar).unwrap_or(0.0);
-        out.rigid_residual = median(rigid).unwrap_or(f32::INFINITY);
-        let c = &self.config;
-        out.is_3d = out.pairs >= c.min_pairs
-            && out.planar_residual >= c.min_planar_residual
-            && out.rigid_residual <= c.max_rigid_ratio * out.planar_residual;
+            .map(|f| (f.pitch - fp).abs())
+            .fold(0.0, f32::max);
         out
     }
 
-    /// The mean frontal shape, normalised (centred, eye distance 1), in 3-D.
+    /// The mean frontal shape, normalised (centred, eye distance 1), in 3-D: the frames
+    /// within 4° of the most frontal one.
     fn reference_shape(&self) -> Option<Vec<[f64; 3]>> {
-        let f = self.frontal_yaw();
-        let mut frames: Vec<&Frame> = self.frontal.iter().collect();
-        frames.sort_by(|a, b| (a.yaw - f).abs().total_cmp(&(b.yaw - f).abs()));
-        frames.truncate(5);
+        let (fy, fp) = self.frontal_pose();
+        let off = |f: &Frame| (f.yaw - fy).abs().max((f.pitch - fp).abs());
+        let best = self.frontal.iter().map(off).fold(f32::INFINITY, f32::min);
+        let frames: Vec<&Frame> = self
+            .frontal
+            .iter()
+            .filter(|f| off(f) <= best + 4.0)
+            .take(8)
+            .collect();
         let n = frames.len();
         if n == 0 {
             return None;
@@ -259,6 +297,45 @@ impl ThreeDTracker {
             }
         }
         Some(acc)
+    }
+}
+
+/// One axis: the medians over the frames moved on it, and the verdict.
+fn axis(
+    shape: &[[f64; 3]],
+    frames: &[&Frame],
+    distance: impl Fn(&Frame) -> f32,
+    min_pairs: usize,
+    min_planar: f32,
+    min_ratio: f32,
+) -> AxisScore {
+    let mut frames: Vec<&Frame> = frames.to_vec();
+    frames.sort_by(|a, b| distance(b).total_cmp(&distance(a)));
+    frames.truncate(MAX_FRAMES);
+    let flat: Vec<Point> = shape
+        .iter()
+        .map(|p| Point::new(p[0] as f32, p[1] as f32))
+        .collect();
+    let (mut planar, mut rigid) = (Vec::new(), Vec::new());
+    for f in &frames {
+        let obs = normalised_2d(&f.head);
+        if let (Some(p), Some(r)) = (planar_residual(&flat, &obs), rigid_residual(shape, &obs)) {
+            planar.push(p);
+            rigid.push(r);
+        }
+    }
+    let pairs = planar.len();
+    let planar = median(planar).unwrap_or(0.0);
+    let rigid = median(rigid).unwrap_or(f32::INFINITY);
+    AxisScore {
+        planar_residual: planar,
+        rigid_residual: if rigid.is_finite() { rigid } else { -1.0 },
+        pairs,
+        range_deg: 0.0,
+        is_3d: pairs >= min_pairs
+            && planar >= min_planar
+            && rigid.is_finite()
+            && planar >= min_ratio * rigid.max(1e-6),
     }
 }
 
@@ -312,8 +389,8 @@ pub fn planar_residual(a: &[Point], b: &[Point]) -> Option<f32> {
 }
 
 /// RMS residual of the best weak-perspective view of the 3-D `shape` onto the 2-D `observed`
-/// points (both centred, in eye distances): the least-squares affine camera, projected onto
-/// the nearest scaled rotation.
+/// points (in eye distances): the least-squares affine camera, projected onto the nearest scaled
+/// rotation, then refined by 8 Gauss–Newton steps on the rotation, the scale and the shift.
 pub fn rigid_residual(shape: &[[f64; 3]], observed: &[Point]) -> Option<f32> {
     if shape.len() != observed.len() || shape.len() < 6 {
         return None;
@@ -345,50 +422,141 @@ pub fn rigid_residual(shape: &[[f64; 3]], observed: &[Point]) -> Option<f32> {
         }
     }
     let m = nearest_scaled_rotation(&m)?;
-    let mut sum = 0.0;
-    for (x, u) in shape.iter().zip(observed) {
-        let x = [x[0] - cs[0], x[1] - cs[1], x[2] - cs[2]];
-        let px = m[0][0] * x[0] + m[0][1] * x[1] + m[0][2] * x[2] + co[0];
-        let py = m[1][0] * x[0] + m[1][1] * x[1] + m[1][2] * x[2] + co[1];
-        sum += (px - f64::from(u.x)).powi(2) + (py - f64::from(u.y)).powi(2);
+    // Split into scale and rotation (third row: the cross product of the first two).
+    let s0 = (m[0].iter().map(|v| v * v).sum::<f64>()).sqrt();
+    if s0 <= 1e-12 {
+        return None;
     }
-    Some((sum / shape.len() as f64).sqrt() as f32)
+    let r1 = m[0].map(|v| v / s0);
+    let r2 = m[1].map(|v| v / s0);
+    let mut rot = [r1, r2, cross(r1, r2)];
+    let mut scale = s0;
+    let mut shift = [0.0f64; 2];
+    let xs: Vec<[f64; 3]> = shape
+        .iter()
+        .map(|x| [x[0] - cs[0], x[1] - cs[1], x[2] - cs[2]])
+        .collect();
+    let us: Vec<[f64; 2]> = observed
+        .iter()
+        .map(|u| [f64::from(u.x) - co[0], f64::from(u.y) - co[1]])
+        .collect();
+    for _ in 0..8 {
+        let mut jtj = [[0.0f64; 6]; 6];
+        let mut jtr = [0.0f64; 6];
+        for (x, u) in xs.iter().zip(&us) {
+            let q = mat_vec(&rot, *x);
+            let r = [
+                scale * q[0] + shift[0] - u[0],
+                scale * q[1] + shift[1] - u[1],
+            ];
+            // d(R·X)/dω = −R·[X]×, first two rows, times the scale.
+            let xx = [[0.0, -x[2], x[1]], [x[2], 0.0, -x[0]], [-x[1], x[0], 0.0]];
+            let mut rows = [[0.0f64; 6]; 2];
+            for (k, row) in rows.iter_mut().enumerate() {
+                for j in 0..3 {
+                    row[j] = -scale * (0..3).map(|l| rot[k][l] * xx[l][j]).sum::<f64>();
+                }
+                row[3] = scale * q[k];
+                row[4] = if k == 0 { 1.0 } else { 0.0 };
+                row[5] = if k == 1 { 1.0 } else { 0.0 };
+            }
+            for k in 0..2 {
+                for a in 0..6 {
+                    jtr[a] += rows[k][a] * r[k];
+                    for b in 0..6 {
+                        jtj[a][b] += rows[k][a] * rows[k][b];
+                    }
+                }
+            }
+        }
+        for (i, row) in jtj.iter_mut().enumerate() {
+            row[i] += 1e-9;
+        }
+        let Some(d) = solve6(jtj, jtr.map(|v| -v)) else {
+            break;
+        };
+        rot = mat_mul(&rot, &rodrigues([d[0], d[1], d[2]]));
+        scale *= d[3].exp();
+        shift[0] += d[4];
+        shift[1] += d[5];
+    }
+    let mut sum = 0.0;
+    for (x, u) in xs.iter().zip(&us) {
+        let q = mat_vec(&rot, *x);
+        sum += (scale * q[0] + shift[0] - u[0]).powi(2) + (scale * q[1] + shift[1] - u[1]).powi(2);
+    }
+    Some((sum / xs.len() as f64).sqrt() as f32)
 }
 
-/// One depth scale for the whole session (how FaceMesh's depth relates to the apparent depth of
-/// this head): the scale in 0.25..4 that makes the rigid fit best over all turned frames.
-fn fit_depth_scale(shape: &[[f64; 3]], observed: &[Vec<Point>]) -> f32 {
-    let cost = |k: f64| -> f64 {
-        let scaled: Vec<[f64; 3]> = shape.iter().map(|p| [p[0], p[1], p[2] * k]).collect();
-        let mut v: Vec<f32> = observed
-            .iter()
-            .filter_map(|o| rigid_residual(&scaled, o))
-            .collect();
-        v.sort_by(f32::total_cmp);
-        v.get(v.len() / 2).map_or(f64::INFINITY, |&r| f64::from(r))
-    };
-    // Golden-section search on log k.
-    let (mut lo, mut hi) = (0.25f64.ln(), 4.0f64.ln());
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    let mut x1 = hi - g * (hi - lo);
-    let mut x2 = lo + g * (hi - lo);
-    let (mut f1, mut f2) = (cost(x1.exp()), cost(x2.exp()));
-    for _ in 0..24 {
-        if f1 <= f2 {
-            hi = x2;
-            x2 = x1;
-            f2 = f1;
-            x1 = hi - g * (hi - lo);
-            f1 = cost(x1.exp());
-        } else {
-            lo = x1;
-            x1 = x2;
-            f1 = f2;
-            x2 = lo + g * (hi - lo);
-            f2 = cost(x2.exp());
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+fn mat_vec(m: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
+    [
+        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
+        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
+    ]
+}
+
+fn mat_mul(a: &[[f64; 3]; 3], b: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut out = [[0.0; 3]; 3];
+    for (i, row) in out.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (0..3).map(|k| a[i][k] * b[k][j]).sum();
         }
     }
-    ((lo + hi) / 2.0).exp() as f32
+    out
+}
+
+/// The rotation exp([ω]×) (Rodrigues' formula).
+fn rodrigues(w: [f64; 3]) -> [[f64; 3]; 3] {
+    let th = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
+    let k = [[0.0, -w[2], w[1]], [w[2], 0.0, -w[0]], [-w[1], w[0], 0.0]];
+    let (a, b) = if th < 1e-9 {
+        (1.0, 0.5)
+    } else {
+        (th.sin() / th, (1.0 - th.cos()) / (th * th))
+    };
+    let k2 = mat_mul(&k, &k);
+    let mut out = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            out[i][j] = if i == j { 1.0 } else { 0.0 } + a * k[i][j] + b * k2[i][j];
+        }
+    }
+    out
+}
+
+/// Solves a 6×6 linear system by Gaussian elimination with partial pivoting.
+fn solve6(mut a: [[f64; 6]; 6], mut b: [f64; 6]) -> Option<[f64; 6]> {
+    for c in 0..6 {
+        let p = (c..6).max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))?;
+        if a[p][c].abs() < 1e-15 {
+            return None;
+        }
+        a.swap(c, p);
+        b.swap(c, p);
+        let pivot = a[c];
+        for r in c + 1..6 {
+            let f = a[r][c] / pivot[c];
+            for (v, p) in a[r].iter_mut().zip(pivot).skip(c) {
+                *v -= f * p;
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = [0.0f64; 6];
+    for c in (0..6).rev() {
+        let s: f64 = (c + 1..6).map(|k| a[c][k] * x[k]).sum();
+        x[c] = (b[c] - s) / a[c][c];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
 fn centroid3(p: &[[f64; 3]]) -> [f64; 3] {
@@ -554,12 +722,12 @@ mod tests {
         let mut seed = seed;
         let mut t = ThreeDTracker::new(ThreeDConfig::default());
         for _ in 0..4 {
-            t.add_frontal(&view(kind, 0.0, noise, &mut seed), 0.0);
+            t.add_frontal(&view(kind, 0.0, noise, &mut seed), 0.0, 0.0);
         }
         for yaw in [
             5.0, 10.0, 15.0, 20.0, 25.0, 20.0, 10.0, 0.0, -10.0, -20.0, -25.0,
         ] {
-            t.add(&view(kind, yaw, noise, &mut seed), yaw as f32);
+            t.add(&view(kind, yaw, noise, &mut seed), yaw as f32, 0.0);
         }
         t.score()
     }
@@ -570,9 +738,9 @@ mod tests {
             let head = session(Kind::Head, 0.6, seed);
             let flat = session(Kind::Flat, 0.6, seed);
             let bent = session(Kind::Cylinder, 0.6, seed);
-            assert!(head.is_3d, "head {head:?}");
-            assert!(!flat.is_3d, "flat {flat:?}");
-            assert!(!bent.is_3d, "bent {bent:?}");
+            assert!(head.turn.is_3d, "head {head:?}");
+            assert!(!flat.turn.is_3d, "flat {flat:?}");
+            assert!(!bent.turn.is_3d, "bent {bent:?}");
         }
     }
 
@@ -581,27 +749,27 @@ mod tests {
         let mut seed = 3;
         let mut t = ThreeDTracker::new(ThreeDConfig::default());
         for _ in 0..5 {
-            t.add_frontal(&view(Kind::Head, 0.0, 0.5, &mut seed), 0.0);
-            t.add(&view(Kind::Head, 2.0, 0.5, &mut seed), 2.0);
+            t.add_frontal(&view(Kind::Head, 0.0, 0.5, &mut seed), 0.0, 0.0);
+            t.add(&view(Kind::Head, 2.0, 0.5, &mut seed), 2.0, 0.0);
         }
         let s = t.score();
-        assert!(!s.is_3d);
-        assert_eq!(s.pairs, 0);
+        assert!(!s.turn.is_3d && !s.nod.is_3d);
+        assert_eq!(s.turn.pairs, 0);
     }
 
     #[test]
     fn frames_the_landmark_model_doubts_are_not_used() {
         let mut seed = 5;
         let mut t = ThreeDTracker::new(ThreeDConfig::default());
-        t.add_frontal(&view(Kind::Head, 0.0, 0.5, &mut seed), 0.0);
+        t.add_frontal(&view(Kind::Head, 0.0, 0.5, &mut seed), 0.0, 0.0);
         for yaw in [15.0, 20.0, 25.0] {
             let mut v = view(Kind::Head, yaw, 0.5, &mut seed);
             v.presence = 0.1;
-            t.add(&v, yaw as f32);
+            t.add(&v, yaw as f32, 0.0);
         }
         let s = t.score();
         assert_eq!(s.low_presence_frames, 3);
-        assert!(!s.is_3d);
+        assert!(!s.turn.is_3d);
     }
 
     #[test]

@@ -160,27 +160,35 @@ fn head_model() -> Vec<[f64; 3]> {
     pts
 }
 
-/// The landmarks of the head turned by `yaw` degrees (positive: to the person's left), or of a
-/// flat photo of it turned the same way. The landmark model's depth guess is a head's either way.
-pub fn head(yaw: f32, flat: bool) -> HeadPoints {
-    let (s, c) = f64::from(yaw).to_radians().sin_cos();
+/// Rotates a head point by `yaw` (about the vertical axis) then `pitch` (+: chin up).
+fn rotate(p: [f64; 3], yaw: f64, pitch: f64) -> [f64; 3] {
+    let (s, c) = yaw.to_radians().sin_cos();
+    let (x, y, z) = (p[0] * c + p[2] * s, p[1], -p[0] * s + p[2] * c);
+    let (sp, cp) = pitch.to_radians().sin_cos();
+    // Chin up: points below the centre (y > 0) come towards the camera.
+    [x, y * cp + z * sp, -y * sp + z * cp]
+}
+
+/// The landmarks of the head turned by `yaw` degrees (positive: to the person's left) and
+/// tilted by `pitch`, or of a flat photo of it held the same way. The landmark model's depth
+/// guess is a head's either way.
+pub fn head(yaw: f32, pitch: f32, flat: bool) -> HeadPoints {
+    let (yaw, pitch) = (f64::from(yaw), f64::from(pitch));
     let (f, d) = (900.0, 600.0);
     let points = head_model()
         .into_iter()
         .map(|p| {
             let surface = if flat { [p[0], p[1], 0.0] } else { p };
-            let (x, y, z) = (
-                surface[0] * c + surface[2] * s,
-                surface[1],
-                -surface[0] * s + surface[2] * c,
-            );
+            let [x, y, z] = rotate(surface, yaw, pitch);
+            let depth = rotate(p, yaw, pitch)[2];
             Landmark {
                 x: (320.0 + f * x / (d + z)) as f32,
                 y: (240.0 + f * y / (d + z)) as f32,
-                z: ((-p[0] * s + p[2] * c) * f / d) as f32,
+                z: (depth * f / d) as f32,
             }
         })
         .collect();
+    let (s, c) = yaw.to_radians().sin_cos();
     let eye = |x: f64| 900.0 * (x * c + 5.0 * s) / (600.0 + (-x * s + 5.0 * c));
     HeadPoints {
         points,
@@ -194,6 +202,7 @@ pub fn head(yaw: f32, flat: bool) -> HeadPoints {
 pub struct Face {
     pub similarity: f32,
     pub yaw: f32,
+    pub pitch: f32,
     pub ear: f32,
     pub mouth: f32,
     pub smile: f32,
@@ -211,6 +220,7 @@ impl Face {
         Face {
             similarity: 0.8,
             yaw: 0.0,
+            pitch: 0.0,
             ear: 0.3,
             mouth: 0.05,
             smile: 1.0,
@@ -237,7 +247,7 @@ impl Face {
             inside_fraction: 1.0,
             pose: HeadPose {
                 yaw: self.yaw,
-                pitch: 0.0,
+                pitch: self.pitch,
                 roll: 0.0,
             },
             eye_aspect_ratio: Some((self.ear, self.ear)),
@@ -275,11 +285,11 @@ impl Face {
                     smile: self.smile,
                     pose: HeadPose {
                         yaw: self.yaw,
-                        pitch: 0.0,
+                        pitch: self.pitch,
                         roll: 0.0,
                     },
                 }),
-                head: Some(head(self.yaw, self.flat)),
+                head: Some(head(self.yaw, self.pitch, self.flat)),
                 passive: self.passive_logit.map(|l| PassiveScore {
                     logit: l,
                     probability: 1.0 / (1.0 + (-l).exp()),
@@ -319,6 +329,8 @@ pub struct Script {
     pub step: u32,
     /// The performer's head yaw: it turns at most 8° per frame, as a head does.
     pub yaw: f32,
+    /// The performer's head pitch, likewise.
+    pub pitch: f32,
 }
 
 impl Script {
@@ -331,6 +343,7 @@ impl Script {
             challenge: None,
             step: 0,
             yaw: 0.0,
+            pitch: 0.0,
         };
         s.record(ev);
         s
@@ -380,10 +393,16 @@ impl Script {
                 act(face, c.kind, self.step)
             }
         };
-        // Move towards the pose aimed for, 8° per frame at most.
-        let target = f.yaw;
-        self.yaw += (target - self.yaw).clamp(-8.0, 8.0);
+        // Move towards the pose aimed for, smoothly: at most 8° per frame, slower near the
+        // goal, as a head does.
+        let step = |from: f32, to: f32| {
+            let d = to - from;
+            from + (d * 0.5).clamp(-8.0, 8.0) + if d.abs() < 1.0 { d * 0.5 } else { 0.0 }
+        };
+        self.yaw = step(self.yaw, f.yaw);
+        self.pitch = step(self.pitch, f.pitch);
         f.yaw = self.yaw;
+        f.pitch = self.pitch;
         f
     }
 
@@ -535,6 +554,14 @@ pub fn act(face: Face, kind: ChallengeKind, step: u32) -> Face {
     match kind {
         ChallengeKind::TurnLeft => Face { yaw: 24.0, ..face },
         ChallengeKind::TurnRight => Face { yaw: -24.0, ..face },
+        ChallengeKind::LookUp => Face {
+            pitch: 18.0,
+            ..face
+        },
+        ChallengeKind::LookDown => Face {
+            pitch: -18.0,
+            ..face
+        },
         ChallengeKind::Blink => Face {
             ear: if (1..=3).contains(&moving) { 0.08 } else { 0.3 },
             ..face
