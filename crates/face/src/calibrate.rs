@@ -177,13 +177,28 @@ pub fn calibrate_split(
         return None;
     }
     let tail = ParetoTail::fit(&choose.impostors)?;
+    // Every impostor pair of the set, for the point estimate of levels too rare to bound.
+    let mut all_impostors = choose.impostors.clone();
+    all_impostors.extend_from_slice(&measure.impostors);
+    all_impostors.sort_by(|a, b| b.total_cmp(a));
     let mut levels = Vec::with_capacity(5);
     let mut floor = -1.0f32;
     for level in MatchLevel::all() {
         let target = level.max_fmr();
         let chosen = threshold_for_bound(&choose, options.margin * target, options.confidence);
-        let raw = chosen.unwrap_or_else(|| tail.quantile(target) as f32);
-        let threshold = raw.max(floor).min(0.999);
+        // A level the halves cannot bound takes the stricter of the tail fit and the set's own
+        // point estimate, and always more than the level below.
+        let raw = chosen.unwrap_or_else(|| {
+            let k = (target * all_impostors.len() as f64).floor() as usize;
+            let empirical = all_impostors.get(k).map_or(-1.0, |&s| next_up(s));
+            (tail.quantile(target) as f32).max(empirical)
+        });
+        let threshold = if chosen.is_none() && raw <= floor {
+            next_up(floor)
+        } else {
+            raw.max(floor)
+        }
+        .min(0.999);
         floor = threshold;
         let bound = measure.bound(threshold, options.confidence);
         let false_matches = measure.false_matches(threshold);
@@ -313,6 +328,12 @@ mod tests {
         assert!(cal.levels[3].extrapolated && cal.levels[4].extrapolated);
         // 1e-2 they can.
         assert!(!cal.levels[0].extrapolated);
+        // An extrapolated level is always stricter than the level below it.
+        for w in cal.levels.windows(2) {
+            if w[1].extrapolated {
+                assert!(w[1].threshold > w[0].threshold, "{:?}", cal.levels);
+            }
+        }
         // It round-trips through the file format's validation.
         let text = serde_json::to_string(&cal).unwrap();
         assert!(Calibration::parse(&text, std::path::Path::new("c.json")).is_ok());

@@ -37,6 +37,24 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code (the UI needs a text for each).
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::UserCancel,
+        ErrorCode::SessionExpiredOrNotFound,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::InvalidConfig,
+        ErrorCode::SessionInvalidatedFaceRecognitionTooManyAttempts,
+        ErrorCode::SessionInvalidatedLivenessFailed,
+        ErrorCode::MediaNotFoundError,
+        ErrorCode::MediaNotAllowedError,
+        ErrorCode::MediaVirtualCameraDetected,
+        ErrorCode::InactivityTimeout,
+        ErrorCode::ModelError,
+        ErrorCode::NetworkError,
+        ErrorCode::UnexpectedError,
+    ];
+
     /// The wire name (`USER_CANCEL`, …).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -45,6 +45,27 @@ pub enum Hint {
 }
 
 impl Hint {
+    /// Every hint (the UI needs a text for each).
+    pub const ALL: [Hint; 17] = [
+        Hint::LookAtCamera,
+        Hint::OnePersonOnly,
+        Hint::CenterYourFace,
+        Hint::MoveCloser,
+        Hint::MoveBack,
+        Hint::LookStraight,
+        Hint::OpenYourEyes,
+        Hint::MoreLight,
+        Hint::LessLight,
+        Hint::AvoidBacklight,
+        Hint::HoldSteady,
+        Hint::HoldStill,
+        Hint::FollowChallenge,
+        Hint::Processing,
+        Hint::TryAgain,
+        Hint::LivenessTryAgain,
+        Hint::CameraUnavailable,
+    ];
+
     /// The hint for a quality issue.
     pub fn for_issue(issue: QualityIssue) -> Hint {
         match issue {

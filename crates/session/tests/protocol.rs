@@ -318,3 +318,28 @@ fn an_action_after_the_last_challenge_fails() {
     }
     failed_with(&s, "UNREQUESTED_ACTION");
 }
+
+#[test]
+fn every_hint_challenge_and_error_has_a_text() {
+    // texts/en.json is what the kiosk's screens show; a code without a text would be a blank.
+    use facekiosk_session::ErrorCode;
+    use facekiosk_session::guidance::Hint;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../texts/en.json");
+    let texts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let has =
+        |section: &str, key: &str| texts[section][key].as_str().is_some_and(|t| !t.is_empty());
+    for h in Hint::ALL {
+        assert!(has("hint", &h.as_str()), "no text for hint {}", h.as_str());
+    }
+    for c in ChallengeKind::ALL {
+        assert!(
+            has("challenge", c.as_str()),
+            "no text for challenge {}",
+            c.as_str()
+        );
+    }
+    for e in ErrorCode::ALL {
+        assert!(has("error", e.as_str()), "no text for error {}", e.as_str());
+    }
+}

@@ -185,6 +185,16 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
                 three_d_attempts.1 += usize::from(t["is3d"] == true);
                 for axis in ["turn", "nod"] {
                     let a = &t[axis];
+                    if a["is3d"] == false {
+                        let why = if a["pairs"].as_u64().unwrap_or(0) < 3 {
+                            "few frames"
+                        } else {
+                            "residuals"
+                        };
+                        *failures
+                            .entry(format!("NOT_3D {axis} ({why})"))
+                            .or_insert(0) += 1;
+                    }
                     let (Some(p), Some(q)) =
                         (a["planarResidual"].as_f64(), a["rigidResidual"].as_f64())
                     else {
