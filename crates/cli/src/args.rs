@@ -95,6 +95,11 @@ pub struct DetectArgs {
     /// Include the 468 dense landmarks of the main face in the JSON output.
     #[arg(long)]
     pub landmarks: bool,
+    /// Judge the image as a camera frame, as a session does: the live quality gates
+    /// (`[face.live_quality]`) and one detector pass, instead of a still photo's gates and
+    /// thorough search.
+    #[arg(long)]
+    pub live: bool,
 }
 
 /// `facekiosk verify`.

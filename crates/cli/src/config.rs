@@ -123,6 +123,38 @@ mod tests {
         assert_eq!(read(&p).unwrap(), KioskConfig::default());
     }
 
+    /// ... and it names every key that has a default (keys without one, such as paths, are
+    /// shown commented out): a key added to the code but not to the example fails here.
+    #[test]
+    fn the_documented_example_names_every_key() {
+        fn leaves(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+            if let toml::Value::Table(t) = v {
+                for (k, v) in t {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    match v {
+                        toml::Value::Table(_) => leaves(v, &path, out),
+                        _ => out.push(path),
+                    }
+                }
+            }
+        }
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/facekiosk.example.toml");
+        let example: toml::Value = toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        let defaults = toml::Value::try_from(KioskConfig::default()).unwrap();
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        leaves(&defaults, "", &mut want);
+        leaves(&example, "", &mut have);
+        let missing: Vec<_> = want.iter().filter(|k| !have.contains(k)).collect();
+        assert!(
+            missing.is_empty(),
+            "keys missing from the example: {missing:?}"
+        );
+    }
+
     #[test]
     fn unknown_keys_are_errors_with_the_file_name() {
         let dir = tempfile::tempdir().unwrap();

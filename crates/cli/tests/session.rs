@@ -168,11 +168,11 @@ fn a_genuine_session_signs_a_result_that_verifies_and_fails_when_altered() {
 #[test]
 fn an_impostor_uses_every_attempt() {
     let home = tempfile::tempdir().unwrap();
-    // The cameraman looks aside (yaw ~50°): this kiosk accepts such a pose, so the attempts get
-    // as far as matching.
+    // The cameraman looks aside (yaw ~50°, so his eyes are only ~18 px apart): this kiosk
+    // accepts such a pose, so the attempts get as far as matching.
     std::fs::write(
         home.path().join("facekiosk.toml"),
-        "[session]\nallow_attended = true\n[face.live_quality]\nmax_yaw_deg = 70.0\nmax_pitch_deg = 45.0\nmin_face_fraction = 0.1\nmax_center_offset = 0.3\n",
+        "[session]\nallow_attended = true\n[face.live_quality]\nmax_yaw_deg = 70.0\nmax_pitch_deg = 45.0\nmin_face_fraction = 0.1\nmax_center_offset = 0.3\nmin_eye_distance_px = 12.0\n",
     )
     .unwrap();
     let id = id_photo(home.path());

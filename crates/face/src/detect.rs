@@ -5,10 +5,10 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FaceError, Result};
-use crate::geometry::{BoundingBox, Point};
+use crate::geometry::{Affine, BoundingBox, Point};
 use crate::manifest::Interface;
 use crate::model::{Model, Output};
-use crate::resample::letterbox;
+use crate::resample::{Border, letterbox, warp_affine_tensor};
 
 /// The six BlazeFace keypoints, in the model's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,15 @@ impl Detection {
     pub fn eye_distance(&self) -> f32 {
         self.keypoint(Keypoint::RightEye)
             .distance(self.keypoint(Keypoint::LeftEye))
+    }
+
+    /// The detection with its box and keypoints mapped through `f` (a scale and shift).
+    pub fn map(&self, f: impl Fn(Point) -> Point) -> Detection {
+        Detection {
+            bbox: self.bbox.map(&f),
+            score: self.score,
+            keypoints: self.keypoints.map(&f),
+        }
     }
 }
 
@@ -117,13 +126,60 @@ impl Detector {
     /// Finds the faces in `img`, best score first.
     pub fn detect(&self, img: &RgbImage, config: &DetectorConfig) -> Result<Vec<Detection>> {
         let input = letterbox(img, self.side, 1.0 / 127.5, -1.0);
+        let s = input.scale;
+        self.find(&input.data, |p| Point::new(p.x * s, p.y * s), config)
+    }
+
+    /// Finds the faces in the square region of `img` with top-left corner `origin` and sides of
+    /// `side` px (what lies outside the image reads as black), in image pixels, best score
+    /// first. Used to look again, at a finer scale, where a small face was found, and to search
+    /// a large photo tile by tile.
+    pub fn detect_square(
+        &self,
+        img: &RgbImage,
+        origin: Point,
+        side: f32,
+        config: &DetectorConfig,
+    ) -> Result<Vec<Detection>> {
+        let s = f64::from(self.side) / f64::from(side.max(1.0));
+        let to_input = Affine {
+            m: [
+                [s, 0.0, -s * f64::from(origin.x)],
+                [0.0, s, -s * f64::from(origin.y)],
+            ],
+        };
+        let input = warp_affine_tensor(
+            img,
+            &to_input,
+            self.side,
+            self.side,
+            Border::Zero,
+            1.0 / 127.5,
+            -1.0,
+        );
+        let k = side.max(1.0) / self.side as f32;
+        self.find(
+            &input,
+            |p| Point::new(origin.x + p.x * k, origin.y + p.y * k),
+            config,
+        )
+    }
+
+    /// Runs the model on a prepared input and returns the faces, mapped to image pixels by
+    /// `to_image`, after the score threshold and non-maximum suppression.
+    fn find(
+        &self,
+        input: &[f32],
+        to_image: impl Fn(Point) -> Point,
+        config: &DetectorConfig,
+    ) -> Result<Vec<Detection>> {
         let side = i64::from(self.side);
-        let outputs = self.model.run(&[1, side, side, 3], &input.data)?;
+        let outputs = self.model.run(&[1, side, side, 3], input)?;
         let raw = self.decode_outputs(&outputs)?;
         let candidates: Vec<Detection> = raw
             .into_iter()
             .filter(|d| d.score >= config.min_score)
-            .map(|d| scale_detection(d, input.scale))
+            .map(|d| d.map(&to_image))
             .collect();
         let mut faces = weighted_nms(candidates, config.nms_iou);
         faces.truncate(config.max_faces);
@@ -199,20 +255,6 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn scale_detection(d: Detection, s: f32) -> Detection {
-    let sp = |p: Point| Point::new(p.x * s, p.y * s);
-    Detection {
-        bbox: BoundingBox {
-            x: d.bbox.x * s,
-            y: d.bbox.y * s,
-            width: d.bbox.width * s,
-            height: d.bbox.height * s,
-        },
-        score: d.score,
-        keypoints: d.keypoints.map(sp),
-    }
-}
-
 /// BlazeFace anchors for a `side`-px input, in input pixels: stride side/16 with 2 anchors per
 /// cell, then stride side/8 with 6 per cell (896 for both 128 and 256).
 pub fn anchors(side: u32) -> Vec<Point> {
@@ -270,17 +312,44 @@ pub fn weighted_nms(mut candidates: Vec<Detection>, iou: f32) -> Vec<Detection> 
 }
 
 /// Orders faces by how likely each is the person being verified: large and central first.
-/// The score is the face's share of the image area, reduced by up to half for a face at a corner.
+/// The priority is the face's share of the image area times (1 − its distance from the centre),
+/// the distance being 0 at the centre and 1 at a corner: a neighbour's face has to be much larger
+/// than the central one to be taken for the subject.
 pub fn rank_faces(faces: &mut [Detection], width: u32, height: u32) {
+    faces.sort_by(|a, b| priority(b, width, height).total_cmp(&priority(a, width, height)));
+}
+
+/// The ranking priority of [`rank_faces`].
+pub fn priority(d: &Detection, width: u32, height: u32) -> f32 {
     let (w, h) = (width.max(1) as f32, height.max(1) as f32);
-    let priority = |d: &Detection| {
-        let c = d.bbox.center();
-        let dx = (c.x / w - 0.5) * 2.0;
-        let dy = (c.y / h - 0.5) * 2.0;
-        let off = (dx * dx + dy * dy).sqrt() / std::f32::consts::SQRT_2;
-        d.bbox.area() / (w * h) * (1.0 - 0.5 * off.min(1.0))
+    let c = d.bbox.center();
+    let dx = (c.x / w - 0.5) * 2.0;
+    let dy = (c.y / h - 0.5) * 2.0;
+    let off = (dx * dx + dy * dy).sqrt() / std::f32::consts::SQRT_2;
+    d.bbox.area() / (w * h) * (1.0 - off.min(1.0))
+}
+
+/// The square tiles of side `⌈long side / parts⌉` px that cover an image with at least half a
+/// tile of overlap between neighbours (for `parts` = 2, 2×2 to 3×3 of them): their top-left
+/// corners and the side.
+pub fn tiles(width: u32, height: u32, parts: u32) -> (Vec<Point>, f32) {
+    let side = width.max(height).div_ceil(parts.max(1)).max(1);
+    let starts = |len: u32| -> Vec<f32> {
+        if len <= side {
+            return vec![0.0];
+        }
+        let span = (len - side) as f32;
+        let n = (span / (side as f32 / 2.0)).ceil() as usize + 1;
+        (0..n)
+            .map(|i| (span * i as f32 / (n - 1) as f32).round())
+            .collect()
     };
-    faces.sort_by(|a, b| priority(b).total_cmp(&priority(a)));
+    let (xs, ys) = (starts(width), starts(height));
+    let origins = ys
+        .iter()
+        .flat_map(|&y| xs.iter().map(move |&x| Point::new(x, y)))
+        .collect();
+    (origins, side as f32)
 }
 
 #[cfg(test)]
@@ -339,6 +408,55 @@ mod tests {
         ];
         rank_faces(&mut faces, 640, 480);
         assert_eq!(faces[0].bbox.x, 270.0);
+    }
+
+    #[test]
+    fn a_central_face_beats_a_somewhat_larger_neighbour() {
+        // Two people in a 1000×600 photo: the subject in the middle, a neighbour off to the side
+        // whose box is 20 % larger (10 % larger sides).
+        let mut faces = vec![det(700.0, 150.0, 110.0, 0.9), det(450.0, 250.0, 100.0, 0.9)];
+        rank_faces(&mut faces, 1000, 600);
+        assert_eq!(faces[0].bbox.x, 450.0);
+        // A face three times the area still wins from the side.
+        let mut faces = vec![det(700.0, 150.0, 173.0, 0.9), det(450.0, 250.0, 100.0, 0.9)];
+        rank_faces(&mut faces, 1000, 600);
+        assert_eq!(faces[0].bbox.x, 700.0);
+    }
+
+    #[test]
+    fn tiles_cover_the_image_with_half_a_tile_of_overlap() {
+        for (w, h, parts) in [
+            (640, 480, 2),
+            (1920, 1080, 2),
+            (4000, 3000, 2),
+            (700, 2100, 2),
+            (641, 641, 2),
+            (3000, 2000, 4),
+        ] {
+            let (origins, side) = tiles(w, h, parts);
+            assert_eq!(side, w.max(h).div_ceil(parts) as f32);
+            if parts == 2 {
+                assert!((4..=9).contains(&origins.len()) || w.max(h) > 2 * w.min(h));
+            }
+            // Every pixel on a grid is inside some tile.
+            for y in (0..h).step_by(37) {
+                for x in (0..w).step_by(37) {
+                    let (x, y) = (x as f32, y as f32);
+                    assert!(
+                        origins
+                            .iter()
+                            .any(|o| x >= o.x && x < o.x + side && y >= o.y && y < o.y + side)
+                    );
+                }
+            }
+            // Neighbours along an axis overlap by at least half a tile.
+            let mut xs: Vec<f32> = origins.iter().map(|o| o.x).collect();
+            xs.sort_by(f32::total_cmp);
+            xs.dedup();
+            for pair in xs.windows(2) {
+                assert!(pair[1] - pair[0] <= side / 2.0 + 0.5, "{w}x{h}: {xs:?}");
+            }
+        }
     }
 
     proptest! {

@@ -8,7 +8,9 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::DecodeLimits;
-use crate::detect::{Detection, Detector, DetectorConfig, Keypoint, rank_faces};
+use crate::detect::{
+    Detection, Detector, DetectorConfig, Keypoint, priority, rank_faces, weighted_nms,
+};
 use crate::embed::{AlignmentPoints, Embedder, Embedding, aligned_crop};
 use crate::error::{FaceError, Result};
 use crate::landmarks::{FaceLandmarks, LandmarkModel};
@@ -170,6 +172,13 @@ pub struct AnalyzeOptions {
     pub passive: bool,
     /// Which face is the main one.
     pub choice: FaceChoice,
+    /// Search a still photo thoroughly: look again at the best-ranked faces at the photo's own
+    /// resolution ([`FaceEngine::refine`]) and, when no face the landmark model trusts is found
+    /// in a photo of 640 px or more, search it in overlapping tiles with the full-range detector
+    /// (4–9 more detector runs). For still photos, where a small face in a large picture is
+    /// common; not for camera frames, where the kiosk's framing keeps the face large and every
+    /// millisecond counts.
+    pub thorough: bool,
 }
 
 /// The engine's findings about the main face of a frame.
@@ -404,6 +413,7 @@ impl FaceEngine {
             embed: EmbedWhen::Always,
             passive: true,
             choice: FaceChoice::Ranked,
+            thorough: true,
         }
     }
 
@@ -415,6 +425,7 @@ impl FaceEngine {
             embed: EmbedWhen::IfGood,
             passive: true,
             choice: FaceChoice::Ranked,
+            thorough: false,
         }
     }
 
@@ -485,10 +496,11 @@ impl FaceEngine {
             .collect()
     }
 
-    /// The faces in an image, the most likely subject first (large and central).
+    /// The faces in an image, the most likely subject first (large and central, see
+    /// [`rank_faces`]), from one pass of the detector over the whole image.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>> {
         let cfg = &self.config.detector;
-        let mut faces = match (self.config.detector_range, &self.detector_full) {
+        let faces = match (self.config.detector_range, &self.detector_full) {
             (DetectorRange::Full, Some(full)) => full.detect(img, cfg)?,
             (DetectorRange::Auto, Some(full)) => {
                 let near = self.detector.detect(img, cfg)?;
@@ -500,31 +512,134 @@ impl FaceEngine {
             }
             _ => self.detector.detect(img, cfg)?,
         };
+        let mut faces = faces;
         rank_faces(&mut faces, img.width(), img.height());
         Ok(faces)
     }
 
+    /// [`FaceEngine::detect`], then the best-ranked faces looked at again at a finer scale
+    /// ([`FaceEngine::refine`]): for still photos.
+    pub fn detect_thoroughly(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        let faces = self.detect(img)?;
+        self.refine(img, faces)
+    }
+
+    /// Ranks `faces` and looks again at the best-ranked ones: the short-range detector runs on
+    /// a square of twice the face's side around each, at the photo's own resolution, when that
+    /// magnifies the face at least [`REFINE_MIN_GAIN`] times over the whole-frame pass. A face
+    /// 60 px wide in a 2000-px photo is 4 px in the 128-px whole-frame input: its box and
+    /// keypoints are too coarse to place the landmark crop, and the 5 alignment points come out
+    /// wrong. The finer box replaces the coarse one when they overlap (IoU ≥ [`REFINE_MIN_IOU`]).
+    /// A detection the closer look does not find again is most likely a pattern in the
+    /// background: it goes after the confirmed ones. Faces are looked at in rank order until
+    /// [`REFINE_CANDIDATES`] are confirmed or [`REFINE_MAX_LOOKS`] were looked at; then they are
+    /// ranked again (confirmed first) and duplicates merged.
+    pub fn refine(&self, img: &RgbImage, mut faces: Vec<Detection>) -> Result<Vec<Detection>> {
+        let (w, h) = img.dimensions();
+        rank_faces(&mut faces, w, h);
+        let long = w.max(h) as f32;
+        let cfg = &self.config.detector;
+        let mut confirmed = vec![true; faces.len()];
+        let (mut looks, mut good) = (0, 0);
+        for (face, ok) in faces.iter_mut().zip(confirmed.iter_mut()) {
+            if good == REFINE_CANDIDATES || looks == REFINE_MAX_LOOKS {
+                break;
+            }
+            let side = 2.0 * face.bbox.width.max(face.bbox.height);
+            if side.is_nan() || side <= 0.0 || long / side < REFINE_MIN_GAIN {
+                good += 1;
+                continue;
+            }
+            looks += 1;
+            let c = face.bbox.center();
+            let origin = crate::geometry::Point::new(c.x - side / 2.0, c.y - side / 2.0);
+            let found = self.detector.detect_square(img, origin, side, cfg)?;
+            let best = found
+                .into_iter()
+                .map(|d| (d.bbox.iou(&face.bbox), d))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            match best {
+                Some((iou, d)) if iou >= REFINE_MIN_IOU => {
+                    *face = Detection {
+                        score: face.score.max(d.score),
+                        ..d
+                    };
+                    good += 1;
+                }
+                _ => *ok = false,
+            }
+        }
+        let mut paired: Vec<(bool, Detection)> = confirmed.into_iter().zip(faces).collect();
+        paired.sort_by(|(ca, a), (cb, b)| {
+            cb.cmp(ca)
+                .then_with(|| priority(b, w, h).total_cmp(&priority(a, w, h)))
+        });
+        let mut kept: Vec<Detection> = Vec::with_capacity(paired.len());
+        for (_, f) in paired {
+            if kept.iter().all(|k| k.bbox.iou(&f.bbox) <= cfg.nms_iou) {
+                kept.push(f);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// The faces the full-range detector finds in overlapping tiles of `img` of side
+    /// `⌈long side / parts⌉` (see [`crate::detect::tiles`]), merged, refined and ranked; empty
+    /// without a full-range model.
+    pub fn detect_in_tiles(&self, img: &RgbImage, parts: u32) -> Result<Vec<Detection>> {
+        let Some(full) = &self.detector_full else {
+            return Ok(Vec::new());
+        };
+        let cfg = &self.config.detector;
+        let (origins, side) = crate::detect::tiles(img.width(), img.height(), parts);
+        let mut all = Vec::new();
+        for origin in origins {
+            all.extend(full.detect_square(img, origin, side, cfg)?);
+        }
+        let mut merged = weighted_nms(all, cfg.nms_iou);
+        merged.truncate(cfg.max_faces);
+        self.refine(img, merged)
+    }
+
+    /// How finely a photo is tiled at each level of the tiled search: halves, then quarters
+    /// when those are still at least [`TILE_MIN_SIDE`]/2 px (up to 9, then up to 49 detector
+    /// runs).
+    fn tile_levels(img: &RgbImage) -> impl Iterator<Item = u32> {
+        let long = img.width().max(img.height());
+        [2u32, 4]
+            .into_iter()
+            .filter(move |&parts| long >= TILE_MIN_SIDE && long / parts >= TILE_MIN_SIDE / 2)
+    }
+
     /// Analyses a frame or photo: faces, the main face's landmarks, quality, liveness signals,
     /// passive score and embedding, as `options` ask.
+    ///
+    /// The main face is the first in `options.choice`'s order that the landmark model is
+    /// confident is a face (presence ≥ the quality's `min_landmark_presence`; among the first
+    /// [`REFINE_CANDIDATES`]), so a face-like patch of background does not displace a real face.
+    /// When none is, the best faces of a camera frame are looked at again at full resolution
+    /// ([`FaceEngine::refine`], already done for a photo searched `thorough`ly), and a large
+    /// photo is searched again in tiles. When
+    /// still none is, the first face is kept and the quality verdict says `FACE_UNCLEAR`.
     pub fn analyze(&self, img: &RgbImage, options: &AnalyzeOptions) -> Result<FrameAnalysis> {
         let mut timings = StageTimings::default();
         let t = Instant::now();
-        let mut faces = self.detect(img)?;
-        if options.choice == FaceChoice::Central {
-            let c =
-                crate::geometry::Point::new(img.width() as f32 / 2.0, img.height() as f32 / 2.0);
-            if let Some(i) = (0..faces.len()).min_by(|&a, &b| {
-                faces[a]
-                    .bbox
-                    .center()
-                    .distance(c)
-                    .total_cmp(&faces[b].bbox.center().distance(c))
-            }) {
-                faces[..=i].rotate_right(1);
-            }
-        }
+        let mut faces = if options.thorough {
+            self.detect_thoroughly(img)?
+        } else {
+            self.detect(img)?
+        };
+        choose(&mut faces, options.choice, img);
         timings.detect_ms = ms_since(t);
-        let Some(main) = faces.first().copied() else {
+        let mut levels = Self::tile_levels(img).filter(|_| options.thorough);
+        while faces.is_empty() {
+            let Some(parts) = levels.next() else { break };
+            let t = Instant::now();
+            faces = self.detect_in_tiles(img, parts)?;
+            choose(&mut faces, options.choice, img);
+            timings.detect_ms += ms_since(t);
+        }
+        if faces.is_empty() {
             return Ok(FrameAnalysis {
                 width: img.width(),
                 height: img.height(),
@@ -533,15 +648,50 @@ impl FaceEngine {
                 quality: QualityReport::no_face(),
                 timings,
             });
-        };
+        }
         let t = Instant::now();
         let needs_for_alignment = options.embed != EmbedWhen::Never && self.aligns_by_landmarks();
-        let landmarks = match &self.landmarks {
-            Some(model) if options.landmarks || needs_for_alignment => {
-                Some(model.landmarks(img, &main)?)
+        let mut landmarks = None;
+        if let Some(model) = &self.landmarks
+            && (options.landmarks || needs_for_alignment)
+        {
+            let min = options.quality.min_landmark_presence;
+            let (mut clear, first) = first_clear(model, img, &faces, min)?;
+            landmarks = first;
+            if clear.is_none() && !options.thorough {
+                // A camera frame's coarse box can misplace the landmark crop (a head turned
+                // 40° reads as no face): look again at the best faces at full resolution.
+                let t = Instant::now();
+                let mut refined = self.refine(img, faces.clone())?;
+                choose(&mut refined, options.choice, img);
+                timings.detect_ms += ms_since(t);
+                if let (Some(i), l) = first_clear(model, img, &refined, min)? {
+                    faces = refined;
+                    clear = Some(i);
+                    landmarks = l;
+                }
             }
-            _ => None,
-        };
+            if let Some(i) = clear {
+                faces[..=i].rotate_right(1);
+            } else {
+                for parts in levels {
+                    let t = Instant::now();
+                    let mut tiled = self.detect_in_tiles(img, parts)?;
+                    choose(&mut tiled, options.choice, img);
+                    timings.detect_ms += ms_since(t);
+                    if let (Some(i), l) = first_clear(model, img, &tiled, min)? {
+                        tiled[..=i].rotate_right(1);
+                        faces = tiled;
+                        landmarks = l;
+                        break;
+                    }
+                }
+            }
+        }
+        if let (Some(model), Some(_)) = (&self.landmarks, &landmarks) {
+            drop_unclear_others(model, img, &mut faces, &options.quality)?;
+        }
+        let main = faces[0];
         timings.landmarks_ms = ms_since(t);
 
         let t = Instant::now();
@@ -652,6 +802,86 @@ impl FaceEngine {
         v.probe_liveness = probe.face.as_ref().and_then(|f| f.passive);
         Ok(v)
     }
+}
+
+/// How many of the best-ranked faces are looked at again at a finer scale, and tried in turn
+/// for one the landmark model is confident of.
+pub const REFINE_CANDIDATES: usize = 3;
+/// At most this many faces of a frame are looked at again.
+pub const REFINE_MAX_LOOKS: usize = 8;
+/// A face is looked at again when that magnifies it at least this much.
+pub const REFINE_MIN_GAIN: f32 = 1.5;
+/// The finer detection replaces the coarse one when their boxes overlap at least this much.
+pub const REFINE_MIN_IOU: f32 = 0.2;
+/// Photos with a long side under this are not searched in tiles.
+pub const TILE_MIN_SIDE: u32 = 640;
+
+/// Puts the main face first by `choice` (the detector's ranking already serves `Ranked`).
+fn choose(faces: &mut [Detection], choice: FaceChoice, img: &RgbImage) {
+    if choice != FaceChoice::Central {
+        return;
+    }
+    let c = crate::geometry::Point::new(img.width() as f32 / 2.0, img.height() as f32 / 2.0);
+    if let Some(i) = (0..faces.len()).min_by(|&a, &b| {
+        faces[a]
+            .bbox
+            .center()
+            .distance(c)
+            .total_cmp(&faces[b].bbox.center().distance(c))
+    }) {
+        faces[..=i].rotate_right(1);
+    }
+}
+
+/// Landmarks of the first [`REFINE_CANDIDATES`] faces in turn until one has a presence of at
+/// least `min`: that face's index and landmarks, or no index and the first face's landmarks.
+fn first_clear(
+    model: &LandmarkModel,
+    img: &RgbImage,
+    faces: &[Detection],
+    min: f32,
+) -> Result<(Option<usize>, Option<FaceLandmarks>)> {
+    let mut first = None;
+    for (i, face) in faces.iter().take(REFINE_CANDIDATES).enumerate() {
+        let l = model.landmarks(img, face)?;
+        if l.presence >= min {
+            return Ok((Some(i), Some(l)));
+        }
+        if i == 0 {
+            first = Some(l);
+        }
+    }
+    Ok((None, first))
+}
+
+/// Removes, from the faces after the main one that are large enough to count as another person
+/// in view (the quality's `other_face_min_ratio`), those the landmark model does not take for a
+/// face (presence under `min_landmark_presence`): a pattern in the background must not make a
+/// photo "more than one face". At most [`REFINE_CANDIDATES`] are checked; any further ones stay.
+fn drop_unclear_others(
+    model: &LandmarkModel,
+    img: &RgbImage,
+    faces: &mut Vec<Detection>,
+    quality: &QualityConfig,
+) -> Result<()> {
+    let Some(main_area) = faces.first().map(|f| f.bbox.area()) else {
+        return Ok(());
+    };
+    let mut checked = 0;
+    let mut keep = vec![true; faces.len()];
+    for (i, face) in faces.iter().enumerate().skip(1) {
+        if checked == REFINE_CANDIDATES {
+            break;
+        }
+        if face.bbox.area() < main_area * quality.other_face_min_ratio {
+            continue;
+        }
+        checked += 1;
+        keep[i] = model.landmarks(img, face)?.presence >= quality.min_landmark_presence;
+    }
+    let mut k = keep.into_iter();
+    faces.retain(|_| k.next().unwrap_or(true));
+    Ok(())
 }
 
 fn no_face_error(which: &str) -> FaceError {

@@ -16,6 +16,9 @@ use crate::resample::{Border, warp_affine_image};
 pub enum QualityIssue {
     /// No face was found.
     NoFace,
+    /// Something like a face was found, but the landmark model is not confident it is one (a
+    /// face too small, blurred or covered to locate precisely, or not a face at all).
+    FaceUnclear,
     /// More than one face of a similar size is in view.
     MultipleFaces,
     /// Part of the face is outside the frame.
@@ -49,6 +52,7 @@ impl QualityIssue {
     pub fn code(self) -> &'static str {
         match self {
             QualityIssue::NoFace => "NO_FACE",
+            QualityIssue::FaceUnclear => "FACE_UNCLEAR",
             QualityIssue::MultipleFaces => "MULTIPLE_FACES",
             QualityIssue::FaceCutOff => "FACE_CUT_OFF",
             QualityIssue::FaceTooSmall => "FACE_TOO_SMALL",
@@ -71,6 +75,7 @@ impl QualityIssue {
     pub fn describe(self) -> &'static str {
         match self {
             QualityIssue::NoFace => "no face found",
+            QualityIssue::FaceUnclear => "the face could not be located precisely",
             QualityIssue::MultipleFaces => "more than one face",
             QualityIssue::FaceCutOff => "the face is cut off by the edge of the image",
             QualityIssue::FaceTooSmall => "the face is too small (too few pixels)",
@@ -130,6 +135,9 @@ pub struct QualityConfig {
     pub min_sharpness: f32,
     /// A second face counts when its area is at least this fraction of the main face's. Default 0.2.
     pub other_face_min_ratio: f32,
+    /// Least confidence of the landmark model that it sees a face, 0..1, when landmarks are
+    /// computed. Default 0.5.
+    pub min_landmark_presence: f32,
 }
 
 impl QualityConfig {
@@ -151,6 +159,7 @@ impl QualityConfig {
             max_backlight_difference: 70.0,
             min_sharpness: 25.0,
             other_face_min_ratio: 0.2,
+            min_landmark_presence: 0.5,
         }
     }
 
@@ -202,6 +211,9 @@ pub struct QualityMetrics {
     pub sharpness: f32,
     /// Faces in view that count (large enough).
     pub faces_counted: usize,
+    /// The landmark model's confidence that it sees a face, when landmarks were computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmark_presence: Option<f32>,
 }
 
 /// A quality verdict: the issues, most important first, and the measurements.
@@ -299,6 +311,7 @@ pub fn assess(
             .iter()
             .filter(|f| f.bbox.area() >= main.bbox.area() * config.other_face_min_ratio)
             .count(),
+        landmark_presence: landmarks.map(|l| l.presence),
     };
     QualityReport {
         issues: issues(&metrics, config),
@@ -309,6 +322,11 @@ pub fn assess(
 fn issues(m: &QualityMetrics, c: &QualityConfig) -> Vec<QualityIssue> {
     use QualityIssue as Q;
     let checks = [
+        (
+            Q::FaceUnclear,
+            m.landmark_presence
+                .is_some_and(|p| p < c.min_landmark_presence),
+        ),
         (Q::MultipleFaces, m.faces_counted > 1),
         (Q::FaceCutOff, m.inside_fraction < c.min_inside_fraction),
         (

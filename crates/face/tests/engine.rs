@@ -206,3 +206,133 @@ fn embeddings_only_for_good_live_frames() {
     assert!(a.quality.is_good(), "{:?}", a.quality);
     assert!(a.face.unwrap().embedding.is_some());
 }
+
+/// A face-free backdrop (smooth gradients) of `w`×`h`.
+fn backdrop(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = 90.0 + 40.0 * ((x as f32) / 197.0).sin() * ((y as f32) / 131.0).cos();
+        let g = v as u8;
+        image::Rgb([g, g.saturating_add(8), g.saturating_sub(6)])
+    })
+}
+
+/// The astronaut's 5 alignment points and eye distance, scaled by `k` and shifted by `at`.
+fn astronaut_points(k: f32, at: (f32, f32)) -> ([facekiosk_face::geometry::Point; 5], f32) {
+    let a = photo(&astronaut());
+    let l = a.face.unwrap().landmarks.unwrap();
+    let p = l
+        .alignment_points()
+        .map(|p| facekiosk_face::geometry::Point::new(p.x * k + at.0, p.y * k + at.1));
+    (p, p[0].distance(p[1]))
+}
+
+#[test]
+fn a_small_face_in_a_large_photo_is_located_precisely() {
+    // The astronaut shrunk so the face is about 45 px wide, off centre in a 1920×1080 photo:
+    // 3 px in the whole-frame detector input, too coarse to place the landmark crop unless the
+    // face is looked at again at the photo's resolution (without, the right eye comes out half
+    // an eye distance off and the similarity falls to 0.2).
+    let k = 0.35;
+    let small = scaled(&astronaut(), (512.0 * k) as u32, (512.0 * k) as u32);
+    let at = (1200u32, 308u32);
+    let mut canvas = backdrop(1920, 1080);
+    image::imageops::overlay(&mut canvas, &small, i64::from(at.0), i64::from(at.1));
+    let a = photo(&canvas);
+    let (expected, eyes) = astronaut_points(k, (at.0 as f32, at.1 as f32));
+    let found = a.face.as_ref().unwrap().landmarks.as_ref().unwrap();
+    for (p, q) in found.alignment_points().iter().zip(&expected) {
+        assert!(
+            p.distance(*q) < 0.1 * eyes,
+            "point {p:?} is {:.1} eye distances from {q:?}",
+            p.distance(*q) / eyes
+        );
+    }
+    assert!(
+        !a.quality.issues.contains(&QualityIssue::FaceUnclear)
+            && !a.quality.issues.contains(&QualityIssue::MultipleFaces),
+        "{:?}",
+        a.quality
+    );
+    // And it still matches the full-size photo.
+    let v = engine()
+        .verify(&photo(&astronaut()), &a, MatchLevel::DEFAULT)
+        .unwrap();
+    assert!(v.matched, "{v:?}");
+}
+
+#[test]
+fn a_tiny_face_the_whole_frame_pass_misses_is_found_in_tiles() {
+    // A face about 40 px wide in a 3000×2000 photo: 2 px in the whole-frame input, 7 px in a
+    // tile of half the photo's side, 13 px in one of a quarter.
+    let k = 0.3;
+    let small = scaled(&astronaut(), (512.0 * k) as u32, (512.0 * k) as u32);
+    let mut canvas = backdrop(3000, 2000);
+    image::imageops::overlay(&mut canvas, &small, 1875, 571);
+    let (expected, eyes) = astronaut_points(k, (1875.0, 571.0));
+    let nose = expected[2];
+    let near = |d: &facekiosk_face::detect::Detection| d.bbox.center().distance(nose) < 2.0 * eyes;
+    let e = engine();
+    let whole = e.detect(&canvas).unwrap();
+    assert!(!whole.iter().any(near), "the test needs a miss: {whole:?}");
+    // A photo is searched again in tiles; the landmark model rejects the tiles' false finds.
+    let a = photo(&canvas);
+    assert!(near(&a.faces[0]), "{:?}", a.faces);
+    assert_eq!(a.faces.len(), 1, "{:?}", a.faces);
+    let found = a.face.as_ref().unwrap().landmarks.as_ref().unwrap();
+    assert!(found.presence >= 0.5, "{}", found.presence);
+    let c = found.alignment_points()[2];
+    assert!(c.distance(nose) < 0.2 * eyes, "{c:?} vs {nose:?}");
+    assert!(
+        !a.quality.issues.contains(&QualityIssue::FaceUnclear),
+        "{:?}",
+        a.quality
+    );
+    // Camera frames are not searched in tiles.
+    let live = e.analyze(&canvas, &e.live_options()).unwrap();
+    assert!(live.faces.is_empty());
+}
+
+#[test]
+fn the_landmark_model_tells_a_face_from_background() {
+    // What decides between detections: the landmark model's presence is high on the face and low
+    // on a face-sized patch of the shuttle and sky.
+    let e = engine();
+    let model = e.landmark_model().unwrap();
+    let img = astronaut();
+    let face = photo(&img).faces[0];
+    assert!(model.landmarks(&img, &face).unwrap().presence > 0.9);
+    let elsewhere = face.map(|p| facekiosk_face::geometry::Point::new(p.x + 200.0, p.y - 60.0));
+    let p = model.landmarks(&img, &elsewhere).unwrap().presence;
+    assert!(p < 0.5, "presence {p} on background");
+}
+
+#[test]
+fn a_camera_frame_of_a_turned_head_is_looked_at_again_until_the_landmarks_fit() {
+    // The cameraman looks aside (yaw ≈ 45°): the whole-frame box is too coarse for the
+    // landmark crop, whose presence then falls below 0.5. The live analysis looks again at full
+    // resolution instead of calling the face unclear.
+    let cam = camera();
+    let face = image::imageops::crop_imm(&cam, 120, 40, 240, 260).to_image();
+    let big = image::imageops::resize(&face, 330, 358, image::imageops::FilterType::Triangle);
+    let mut frame = RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]));
+    image::imageops::overlay(&mut frame, &big, 155, 60);
+    let e = engine();
+    let coarse = e.detect(&frame).unwrap();
+    let model = e.landmark_model().unwrap();
+    let first = model.landmarks(&frame, &coarse[0]).unwrap();
+    assert!(
+        first.presence < 0.5,
+        "the test needs a misplaced crop: {}",
+        first.presence
+    );
+    let a = e.analyze(&frame, &e.live_options()).unwrap();
+    let l = a.face.as_ref().unwrap().landmarks.as_ref().unwrap();
+    assert!(l.presence >= 0.9, "{}", l.presence);
+    assert!(
+        !a.quality.issues.contains(&QualityIssue::FaceUnclear),
+        "{:?}",
+        a.quality
+    );
+    let yaw = a.quality.metrics.as_ref().map(|m| m.pose.yaw);
+    assert!(yaw.is_some_and(|y| y.abs() > 35.0), "{yaw:?}");
+}

@@ -69,7 +69,7 @@ impl Hint {
     /// The hint for a quality issue.
     pub fn for_issue(issue: QualityIssue) -> Hint {
         match issue {
-            QualityIssue::NoFace => Hint::LookAtCamera,
+            QualityIssue::NoFace | QualityIssue::FaceUnclear => Hint::LookAtCamera,
             QualityIssue::MultipleFaces => Hint::OnePersonOnly,
             QualityIssue::FaceCutOff | QualityIssue::FaceOffCenter => Hint::CenterYourFace,
             QualityIssue::FaceTooSmall => Hint::MoveCloser,

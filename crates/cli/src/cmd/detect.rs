@@ -34,7 +34,12 @@ pub fn run(config: &KioskConfig, args: &DetectArgs, out: &Output) -> anyhow::Res
     let t = Instant::now();
     let img = decode_file(&args.image, config.face.decode)?;
     let decode_ms = t.elapsed().as_secs_f64() * 1e3;
-    let mut analysis = engine.analyze(&img, &engine.photo_options())?;
+    let options = if args.live {
+        engine.live_options()
+    } else {
+        engine.photo_options()
+    };
+    let mut analysis = engine.analyze(&img, &options)?;
     analysis.timings.decode_ms = decode_ms;
     if let Some(path) = &args.annotate {
         let mut canvas = img.clone();

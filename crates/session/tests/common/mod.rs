@@ -256,6 +256,7 @@ impl Face {
             backlight_difference: -10.0,
             sharpness: 300.0,
             faces_counted: 1,
+            landmark_presence: Some(0.99),
         };
         let mut issues: Vec<QualityIssue> = self.issue.into_iter().collect();
         if self.yaw.abs() >= 25.0 {
