@@ -16,9 +16,13 @@ def parse_args(argv):
     p.add_argument("--iterations", type=int, default=100, metavar="N", help="timed runs per stage (100)")
     p.add_argument("--warmup", type=int, default=10, metavar="W", help="untimed runs before them (10)")
     p.add_argument("--threads", type=int, default=1, metavar="T", help="threads for inference and OpenCV (1)")
+    p.add_argument("--embedder-threads", type=int, default=None, metavar="E",
+                   help="threads for the embedder alone (default: --threads)")
     args = p.parse_args(argv)
-    if args.iterations < 1 or args.warmup < 0 or args.threads < 1:
-        p.error("--iterations and --threads must be >= 1, --warmup >= 0")
+    if args.embedder_threads is None:
+        args.embedder_threads = args.threads
+    if args.iterations < 1 or args.warmup < 0 or args.threads < 1 or args.embedder_threads < 1:
+        p.error("--iterations, --threads and --embedder-threads must be >= 1, --warmup >= 0")
     return args
 
 
@@ -71,7 +75,7 @@ def main(argv):
     frame = decode(args.frame, read(args.frame))
     photos = [decode(path, data) for path, data in zip(args.photos, (photo_a, photo_b))]
 
-    pipe = Pipeline(args.models, args.threads)
+    pipe = Pipeline(args.models, args.threads, args.embedder_threads)
 
     # One untimed pass: the checks, and the inputs of the single-stage timings.
     faces = pipe.detect(frame)
@@ -121,6 +125,7 @@ def main(argv):
     report = {
         "runtime": runtime,
         "threads": args.threads,
+        "embedder_threads": args.embedder_threads,
         "iterations": args.iterations,
         "stages": stages,
         "checks": {"faces_in_frame": len(faces), "similarity_a_b": round(similarity, 6)},

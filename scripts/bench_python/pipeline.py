@@ -132,10 +132,10 @@ class Faces:
 
 
 class Pipeline:
-    def __init__(self, models_dir: str, threads: int = 1):
+    def __init__(self, models_dir: str, threads: int = 1, embedder_threads: int | None = None):
         self.detector = _session(f"{models_dir}/face_detection_short_range.onnx", threads)
         self.mesh = _session(f"{models_dir}/face_landmark.onnx", threads)
-        self.embedder = _session(f"{models_dir}/mobilefacenet.onnx", threads)
+        self.embedder = _session(f"{models_dir}/mobilefacenet.onnx", embedder_threads or threads)
         self.anchors = blazeface_anchors()
         self.mesh_points = _output_index(self.mesh, 468 * 3)
 

@@ -43,7 +43,7 @@ pub struct Global {
     /// Run on the CPU (with a warning) when the requested provider cannot start.
     #[arg(long, global = true)]
     pub allow_cpu_fallback: bool,
-    /// Threads per model operator (0: all cores).
+    /// Threads per model operator, for every model (0: all cores); overrides `runtime.intra_threads` and `runtime.embedder_threads`.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
     /// A models directory whose manifest.toml replaces roles of the embedded models.
@@ -222,7 +222,7 @@ pub struct BenchArgs {
     /// Untimed runs first.
     #[arg(long, default_value_t = 10)]
     pub warmup: usize,
-    /// Thread counts to measure (0 = all cores); default 1 and 0.
+    /// Thread counts to measure, each for every model (0 = all cores); default: the configured threads (`runtime.intra_threads`, `runtime.embedder_threads`), then 1 and 0.
     #[arg(long, value_delimiter = ',')]
     pub threads: Vec<usize>,
     /// Two photos for the decode and verify stages (default: the built-in test photo, and the

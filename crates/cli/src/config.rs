@@ -67,6 +67,7 @@ pub fn load(global: &Global) -> anyhow::Result<KioskConfig> {
     }
     if let Some(t) = global.threads {
         config.runtime.intra_threads = t;
+        config.runtime.embedder_threads = t;
     }
     if let Some(dir) = &global.models {
         config.face.models_dir = Some(dir.clone());

@@ -58,9 +58,10 @@ impl Model {
             reason,
         };
         let mut sessions = Vec::new();
+        let threads = runtime.threads_for(model.role);
         for _ in 0..runtime.sessions_per_model() {
             let session = runtime
-                .session(&model.bytes)
+                .session(&model.bytes, threads)
                 .map_err(|reason| bad(format!("ONNX Runtime cannot load it: {reason}")))?;
             sessions.push(session);
         }
@@ -168,16 +169,19 @@ impl Model {
         }
     }
 
-    /// Runs the model on one float tensor and returns every output. Takes a free session of
-    /// the pool, or waits for one.
+    /// Runs the model on one float tensor and returns every output. Takes the first free
+    /// session of the pool, or waits for one. First free, not round-robin: one caller at a
+    /// time keeps using the same session, whose caches are warm and whose operator threads
+    /// (with `embedder_threads` > 1) are still spinning; alternating sessions made a two-thread
+    /// embedder slower than a one-thread one, their idle pools competing for the cores.
     pub fn run(&self, shape: &[i64], data: &[f32]) -> Result<Vec<Output>> {
         let n = self.sessions.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
-        for k in 0..n {
-            if let Ok(mut guard) = self.sessions[(start + k) % n].try_lock() {
+        for session in &self.sessions {
+            if let Ok(mut guard) = session.try_lock() {
                 return self.run_on(&mut guard, shape, data);
             }
         }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
         let mut guard = self.sessions[start].lock().map_err(|_| self.poisoned())?;
         self.run_on(&mut guard, shape, data)
     }

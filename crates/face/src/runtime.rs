@@ -162,6 +162,11 @@ pub struct RuntimeConfig {
     /// the UI and the second analysis thread, and the slowest frames (p95) get several times
     /// slower while the median barely moves (docs/PERFORMANCE.md).
     pub intra_threads: usize,
+    /// Threads per operator for the embedder alone, the heaviest model (half of a frame's
+    /// time); 0 lets ONNX Runtime use every core. Default 1: on this project's 2-core machine
+    /// two threads for the embedder alone made it no faster in the kiosk's pipeline and its
+    /// slowest frames slower (docs/PERFORMANCE.md); a kiosk with more cores may gain.
+    pub embedder_threads: usize,
     /// GPU index for CUDA, TensorRT and DirectML.
     pub device_id: i32,
     /// ONNX Runtime sessions per model (1–8): more let several images be analysed at once
@@ -176,6 +181,7 @@ impl Default for RuntimeConfig {
             provider: ProviderChoice::default(),
             allow_fallback: false,
             intra_threads: 1,
+            embedder_threads: 1,
             device_id: 0,
             sessions_per_model: 2,
         }
@@ -221,6 +227,8 @@ pub struct RuntimeInfo {
     pub fallback_reason: Option<String>,
     /// Threads per operator (0 = ONNX Runtime's choice).
     pub intra_threads: usize,
+    /// Threads per operator of the embedder (0 = ONNX Runtime's choice).
+    pub embedder_threads: usize,
 }
 
 /// The library ort loaded, remembered because ort can load only one per process.
@@ -353,22 +361,32 @@ impl Runtime {
             .map_err(|e| e.to_string())
     }
 
-    /// A new session for a model held in memory, on the chosen provider.
-    pub fn session(&self, model: &[u8]) -> std::result::Result<Session, String> {
-        let builder = self.builder().map_err(|e| e.to_string())?;
+    /// A new session for a model held in memory, on the chosen provider, with `threads`
+    /// threads per operator (0: ONNX Runtime's choice; see [`Runtime::threads_for`]).
+    pub fn session(&self, model: &[u8], threads: usize) -> std::result::Result<Session, String> {
+        let builder = self.builder(threads).map_err(|e| e.to_string())?;
         let mut builder = builder;
         builder.commit_from_memory(model).map_err(|e| e.to_string())
     }
 
-    fn builder(&self) -> ort::Result<SessionBuilder> {
+    /// Threads per operator for a model of `role`: `embedder_threads` for the embedder,
+    /// `intra_threads` for the others.
+    pub fn threads_for(&self, role: crate::manifest::Role) -> usize {
+        match role {
+            crate::manifest::Role::Embedder => self.config.embedder_threads,
+            _ => self.config.intra_threads,
+        }
+    }
+
+    fn builder(&self, threads: usize) -> ort::Result<SessionBuilder> {
         let mut builder = Session::builder(&self.env)?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(ort::Error::<()>::from)?
             .with_inter_threads(1)
             .map_err(ort::Error::<()>::from)?;
-        if self.config.intra_threads > 0 {
+        if threads > 0 {
             builder = builder
-                .with_intra_threads(self.config.intra_threads)
+                .with_intra_threads(threads)
                 .map_err(ort::Error::<()>::from)?;
         }
         if self.provider != Provider::Cpu {
@@ -398,6 +416,7 @@ impl Runtime {
             provider: self.provider,
             fallback_reason: self.fallback_reason.clone(),
             intra_threads: self.config.intra_threads,
+            embedder_threads: self.config.embedder_threads,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use facekiosk_face::engine::{AnalyzeOptions, FaceEngine};
+use facekiosk_face::engine::{AnalyzeOptions, FaceEngine, FrameAnalysis};
 use facekiosk_session::observation::{FrameNeeds, FrameObservation};
 use facekiosk_session::{ErrorCode, Event, Input, OperationError, Session};
 use image::RgbImage;
@@ -38,9 +38,21 @@ impl<'a> FrameStep<'a> {
     /// Analyses `image`, taken at `now` (unix ms), and feeds it to the session. A model failure
     /// ends the session with `MODEL_ERROR`.
     pub fn frame(&mut self, now: u64, image: RgbImage) -> Vec<Event> {
+        self.frame_inspect(now, image, |_| {})
+    }
+
+    /// [`FrameStep::frame`], showing the engine's analysis to `inspect` before the session
+    /// takes it (evaluations measure what single frames would have given).
+    pub fn frame_inspect(
+        &mut self,
+        now: u64,
+        image: RgbImage,
+        inspect: impl FnOnce(&FrameAnalysis),
+    ) -> Vec<Event> {
         let options = self.options();
         let input = match self.engine.analyze(&image, &options) {
             Ok(analysis) => {
+                inspect(&analysis);
                 let kept = self.keep_image.then(|| Arc::new(image));
                 Input::Frame(Box::new(FrameObservation::from_analysis(analysis, kept)))
             }

@@ -809,20 +809,11 @@ impl Session {
             self.start_challenge(now, list, index + 1, ev);
             return;
         }
-        // All challenges done: the turns and the nods must show a three-dimensional head.
-        let score = self.attempt.three_d.score();
+        // All challenges done: the turns and the nods must show a three-dimensional head. The
+        // way back to neutral shows it too, so the check is judged after the final capture.
         let turned = list.iter().any(|c| c.is_turn());
         let nodded = list.iter().any(|c| c.is_nod());
-        let is_3d = (!turned || score.turn.is_3d) && (!nodded || score.nod.is_3d);
-        self.attempt.three_d_claim = Some(ThreeDClaim {
-            turn: turned.then_some(score.turn),
-            nod: nodded.then_some(score.nod),
-            is_3d,
-        });
-        if (turned || nodded) && !is_3d {
-            self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
-            return;
-        }
+        self.attempt.three_d_axes = Some((turned, nodded));
         let baseline = self
             .attempt
             .baseline
@@ -896,6 +887,11 @@ impl Session {
             self.attempt_failed(now, f, None, ev);
             return;
         }
+        if let Some(face) = &obs.face
+            && let (Some(head), Some(s)) = (&face.head, &face.signals)
+        {
+            self.attempt.three_d.add(head, s.pose.yaw, s.pose.pitch);
+        }
         self.phase = Phase::CaptureAfter {
             since,
             first_good,
@@ -920,6 +916,19 @@ impl Session {
     fn decide(&mut self, now: u64, ev: &mut Vec<Event>) {
         self.set_status(SessionStatus::Processing, ev);
         self.force_hint(now, Hint::Processing, ev);
+        if let Some((turned, nodded)) = self.attempt.three_d_axes {
+            let score = self.attempt.three_d.score();
+            let is_3d = (!turned || score.turn.is_3d) && (!nodded || score.nod.is_3d);
+            self.attempt.three_d_claim = Some(ThreeDClaim {
+                turn: turned.then_some(score.turn),
+                nod: nodded.then_some(score.nod),
+                is_3d,
+            });
+            if (turned || nodded) && !is_3d {
+                self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
+                return;
+            }
+        }
         let k = self.ctx.policy.fused_frames;
         let mut matches = Vec::new();
         for (phase, capture) in [

@@ -149,7 +149,7 @@ pub struct SessionOptions {
     /// The challenges to choose from (default: all six; a pool without a turn, without a nod or
     /// with fewer than 3 kinds is completed, with a warning trace).
     pub challenges: Vec<ChallengeKind>,
-    /// How many challenges an attempt asks for (2 up to the pool's size, default 2; always at
+    /// How many challenges an attempt asks for (2 up to the pool's size, default 3; always at
     /// least one turn and one nod; fewer than 2 is raised to 2, with a warning trace).
     pub challenge_count: u8,
     /// A value from the integrator, echoed in the result.
@@ -179,7 +179,7 @@ impl Default for SessionOptions {
             return_data_for_incomplete_session: false,
             liveness: LivenessMode::Active,
             challenges: ChallengeKind::ALL.to_vec(),
-            challenge_count: 2,
+            challenge_count: 3,
             nonce: None,
             inactivity_timeout_ms: 30_000,
             deadline: None,

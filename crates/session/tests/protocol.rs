@@ -278,7 +278,7 @@ fn a_result_says_what_it_attests() {
     assert_eq!(c["reference"]["sha256"], "ab12");
     assert_eq!(c["reference"]["source"], "api");
     assert_eq!(c["policy"]["livenessMode"], "active");
-    assert_eq!(c["policy"]["challengeCount"], 2);
+    assert_eq!(c["policy"]["challengeCount"], 3);
     // Both captures were matched.
     let phases: Vec<&str> = c["match"]["captures"]
         .as_array()

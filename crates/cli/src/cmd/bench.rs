@@ -1,6 +1,7 @@
 //! `facekiosk bench`: median and p95 per stage, the whole per-frame pipeline in frames/s, verify
-//! of two photos, model load + warm-up, peak memory — on one thread and on all cores, and
-//! optionally against the same models driven from Python (onnxruntime + numpy).
+//! of two photos, model load + warm-up, peak memory — with the configured threads (by default
+//! one per model and two for the embedder), on one thread and on all cores, and optionally
+//! against the same models driven from Python (onnxruntime + numpy).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,12 @@ struct Stages {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ThreadRun {
+    /// `configured (I, embedder E)`, `1` or `all (N)`.
     threads: String,
+    /// Threads per operator of the detectors and the landmark model (0: all cores).
+    intra_threads: usize,
+    /// Threads per operator of the embedder (0: all cores).
+    embedder_threads: usize,
     load_ms: f64,
     stages: Stages,
     frames_per_second: f64,
@@ -94,10 +100,14 @@ struct BenchReport {
     peak_memory_mb: Option<f64>,
     session: Option<crate::cmd::bench_session::SessionBench>,
     python: Option<PythonRun>,
-    /// Python time / Rust time (1 ONNX Runtime thread each) for the per-frame pipeline, verify
-    /// with the photos one after the other on both sides, and verify as each does it
-    /// (Rust: both photos at once; Python: one after the other).
+    /// Python with the same threads per model as the configured Rust run.
+    python_same_threads: Option<PythonRun>,
+    /// Python time (1 ONNX Runtime thread) / Rust time (the first run: the configured threads)
+    /// for the per-frame pipeline, verify with the photos one after the other on both sides,
+    /// and verify as each does it (Rust: both photos at once; Python: one after the other).
     speedup_frame: Option<f64>,
+    /// Python with the same threads per model / Rust, per frame.
+    speedup_frame_same_threads: Option<f64>,
     speedup_verify_sequential: Option<f64>,
     speedup_verify: Option<f64>,
 }
@@ -164,14 +174,33 @@ fn time<T>(samples: &mut Vec<f64>, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Threads for one run: the configuration's (`None`), or this many for every model.
 fn run_threads(
     config: &KioskConfig,
-    threads: usize,
+    threads: Option<usize>,
     args: &BenchArgs,
     inp: &Inputs,
 ) -> anyhow::Result<ThreadRun> {
     let mut runtime = config.runtime.clone();
-    runtime.intra_threads = threads;
+    if let Some(t) = threads {
+        runtime.intra_threads = t;
+        runtime.embedder_threads = t;
+    }
+    let count = |t: usize| {
+        if t == 0 {
+            format!("all ({})", cores())
+        } else {
+            t.to_string()
+        }
+    };
+    let label = match threads {
+        None => format!(
+            "configured ({}, embedder {})",
+            count(runtime.intra_threads),
+            count(runtime.embedder_threads)
+        ),
+        Some(t) => count(t),
+    };
     let t = Instant::now();
     let engine = FaceEngine::load(&runtime, &config.face)?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -179,17 +208,7 @@ fn run_threads(
         bail!("the benchmark needs the landmark model");
     };
     let total = args.warmup + args.iterations;
-    let progress = Progress::new(
-        total as u64,
-        &format!(
-            "{} thr",
-            if threads == 0 {
-                "all".to_owned()
-            } else {
-                threads.to_string()
-            }
-        ),
-    );
+    let progress = Progress::new(total as u64, &format!("{label} thr"));
     let mut s: [Vec<f64>; 8] = Default::default();
     let mut live = engine.live_options();
     live.embed = EmbedWhen::Always;
@@ -259,11 +278,9 @@ fn run_threads(
         verify_sequential,
     ] = s.map(Stat::of);
     Ok(ThreadRun {
-        threads: if threads == 0 {
-            format!("all ({})", cores())
-        } else {
-            threads.to_string()
-        },
+        threads: label,
+        intra_threads: runtime.intra_threads,
+        embedder_threads: runtime.embedder_threads,
         load_ms,
         frames_per_second: if frame.median_ms > 0.0 {
             1000.0 / frame.median_ms
@@ -295,7 +312,12 @@ fn peak_memory_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn run_python(args: &BenchArgs, inp: &Inputs, models: &Path) -> anyhow::Result<PythonRun> {
+fn run_python(
+    args: &BenchArgs,
+    inp: &Inputs,
+    models: &Path,
+    embedder_threads: usize,
+) -> anyhow::Result<PythonRun> {
     let dir = tempfile::tempdir()?;
     let frame = dir.path().join("frame.png");
     inp.frame.save_with_format(&frame, ImageFormat::Png)?;
@@ -318,6 +340,8 @@ fn run_python(args: &BenchArgs, inp: &Inputs, models: &Path) -> anyhow::Result<P
             &args.warmup.to_string(),
             "--threads",
             "1",
+            "--embedder-threads",
+            &embedder_threads.to_string(),
         ])
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -340,10 +364,19 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
         );
     }
     let inp = inputs(args)?;
-    let threads = if args.threads.is_empty() {
-        vec![1, 0]
+    let threads: Vec<Option<usize>> = if args.threads.is_empty() {
+        let (i, e) = (
+            config.runtime.intra_threads,
+            config.runtime.embedder_threads,
+        );
+        if i == e {
+            // The configuration is one of the uniform runs: measure it once, first.
+            vec![Some(i), Some(if i == 1 { 0 } else { 1 })]
+        } else {
+            vec![None, Some(1), Some(0)]
+        }
     } else {
-        args.threads.clone()
+        args.threads.iter().copied().map(Some).collect()
     };
     let mut runs = Vec::new();
     for t in threads {
@@ -351,22 +384,28 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
     }
     let info = facekiosk_face::runtime::Runtime::load(&config.runtime)?.info();
     let session = {
-        let mut runtime = config.runtime.clone();
-        runtime.intra_threads = 1;
-        let engine = FaceEngine::load(&runtime, &config.face)?;
+        let engine = FaceEngine::load(&config.runtime, &config.face)?;
         Some(crate::cmd::bench_session::run(&engine, args.iterations)?)
     };
-    let python = if args.compare_python {
+    // Compared with Python: the first run (the configured threads, by default).
+    let single = runs.first();
+    let (python, python_same_threads) = if args.compare_python {
         let models = config
             .face
             .models_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("models"));
-        Some(run_python(args, &inp, &models)?)
+        let one = run_python(args, &inp, &models, 1)?;
+        let same = match single {
+            Some(r) if r.intra_threads == 1 && r.embedder_threads > 1 => {
+                Some(run_python(args, &inp, &models, r.embedder_threads)?)
+            }
+            _ => None,
+        };
+        (Some(one), same)
     } else {
-        None
+        (None, None)
     };
-    let single = runs.iter().find(|r| r.threads == "1");
     let ratio = |py: f64, rs: f64| (rs > 0.0).then(|| py / rs);
     let report = BenchReport {
         build: if cfg!(debug_assertions) {
@@ -385,6 +424,10 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
             .as_ref()
             .zip(single)
             .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
+        speedup_frame_same_threads: python_same_threads
+            .as_ref()
+            .zip(single)
+            .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
         speedup_verify_sequential: python.as_ref().zip(single).and_then(|(p, r)| {
             ratio(
                 p.stages.verify.median_ms,
@@ -397,6 +440,7 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
             .and_then(|(p, r)| ratio(p.stages.verify.median_ms, r.stages.verify.median_ms)),
         runs,
         python,
+        python_same_threads,
     };
     out.print(&report, || describe(&report))?;
     Ok(Outcome::Success)
@@ -411,12 +455,19 @@ fn describe(r: &BenchReport) -> String {
         r.build, r.onnx_runtime, r.provider, r.cores, r.iterations, r.inputs
     );
     let mut header = format!("  {:<26}", "stage (ms)");
+    let title = |run: &ThreadRun| match run.threads.as_str() {
+        "1" => "1 thread".to_owned(),
+        t if t.starts_with("configured") => "configured".to_owned(),
+        t => format!("{t} threads"),
+    };
     for run in &r.runs {
-        header.push_str(&format!("{:>22}", format!("{} thread(s)", run.threads)));
+        header.push_str(&format!("{:>22}", title(run)));
     }
-    if let Some(p) = &r.python {
-        let _ = p;
+    if r.python.is_some() {
         header.push_str(&format!("{:>22}", "Python, 1 thread"));
+    }
+    if r.python_same_threads.is_some() {
+        header.push_str(&format!("{:>22}", "Python, configured"));
     }
     s.push_str(&header);
     s.push('\n');
@@ -439,7 +490,7 @@ fn describe(r: &BenchReport) -> String {
                 format!("{:.2} (p95 {:.2})", st.median_ms, st.p95_ms)
             ));
         }
-        if let Some(p) = &r.python {
+        for p in r.python.iter().chain(&r.python_same_threads) {
             let st = get(&p.stages);
             line.push_str(&format!(
                 "{:>22}",
@@ -451,7 +502,7 @@ fn describe(r: &BenchReport) -> String {
     }
     for run in &r.runs {
         s.push_str(&format!(
-            "  {} thread(s): {:.0} frames/s through the whole pipeline; model load + warm-up {:.0} ms\n",
+            "  {} thread(s) per model: {:.0} frames/s through the whole pipeline; model load + warm-up {:.0} ms\n",
             run.threads, run.frames_per_second, run.load_ms
         ));
     }
@@ -476,12 +527,18 @@ fn describe(r: &BenchReport) -> String {
         r.speedup_verify_sequential,
         r.speedup_verify,
     ) {
+        let rust = r.runs.first().map_or("", |run| run.threads.as_str());
         s.push_str(&format!(
-            "  against Python ({}), 1 thread each:\n    per frame {f:.2}x as fast; verify {vs:.2}x as fast \
+            "  against Python ({}); Rust {rust} threads, Python 1 thread:\n    per frame {f:.2}x as fast; verify {vs:.2}x as fast \
              with the photos one after the other on both sides, {v:.2}x as fast as each does it \
              (Rust analyses both photos at once)\n",
             p.runtime
         ));
+        if let Some(same) = r.speedup_frame_same_threads {
+            s.push_str(&format!(
+                "    per frame {same:.2}x as fast as Python given the same threads per model\n"
+            ));
+        }
     }
     s
 }

@@ -89,6 +89,9 @@ struct ScenarioReport {
     three_d: BTreeMap<String, [f64; 3]>,
     /// Attempts that reached the 3-D check, and how many of them it passed.
     three_d_attempts: (usize, usize),
+    /// Similarity to the reference: of each capture's fused embedding (`fused`) and of every
+    /// single good frame (`frames`), min / median / mean over the scenario.
+    match_scores: BTreeMap<String, [f64; 3]>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,8 +176,11 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
         let mut seconds = 0.0;
         let mut stats: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let mut three_d_attempts = (0, 0);
+        let mut scores: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for r in &results {
             let r = r.as_ref().map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+            scores.entry("fused".into()).or_default().extend(&r.fused);
+            scores.entry("frames".into()).or_default().extend(&r.frames);
             passed += usize::from(r.passed);
             seconds += r.seconds;
             for f in &r.failures {
@@ -219,6 +225,15 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
                 (k, m)
             })
             .collect();
+        let match_scores = scores
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, mut v)| {
+                v.sort_by(f64::total_cmp);
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                (k, [v[0], v[v.len() / 2], mean])
+            })
+            .collect();
         let n = results.len();
         reports.push(ScenarioReport {
             name: name.to_owned(),
@@ -231,6 +246,7 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
             mean_seconds: seconds / n.max(1) as f64,
             three_d,
             three_d_attempts,
+            match_scores,
         });
     }
     let report = Report {
@@ -290,6 +306,23 @@ fn describe(r: &Report) -> String {
                 stat("turn.ratio"),
                 stat("nod.planar"),
                 stat("nod.ratio")
+            ));
+        }
+    }
+    for sc in r.scenarios.iter().filter(|sc| sc.kind == "genuine") {
+        if let (Some(f), Some(one)) = (sc.match_scores.get("fused"), sc.match_scores.get("frames"))
+        {
+            s.push_str(&format!(
+                "  {}: similarity to the reference, fused captures min {:.3} median {:.3} mean {:.3}; single good frames min {:.3} median {:.3} mean {:.3} (fusion lifts the mean by {:+.3}, the minimum by {:+.3})\n",
+                sc.name,
+                f[0],
+                f[1],
+                f[2],
+                one[0],
+                one[1],
+                one[2],
+                f[2] - one[2],
+                f[0] - one[0]
             ));
         }
     }
@@ -370,6 +403,11 @@ struct TrialResult {
     seconds: f64,
     /// The `threeD` claim of every attempt that reached the 3-D check.
     three_d: Vec<serde_json::Value>,
+    /// Each capture's fused similarity to the reference (the attempts' `matches`).
+    fused: Vec<f64>,
+    /// The similarity to the reference of every frame that passed the quality gates and was
+    /// embedded.
+    frames: Vec<f64>,
 }
 
 fn trial_rng(seed: u64, name: &str, trial: usize) -> ChaCha8Rng {
@@ -458,6 +496,7 @@ fn run_trial(
     let frame_ms = 1000.0 / args.fps;
     let mut t = 0.0f32;
     let mut index = 0usize;
+    let mut frame_scores = Vec::new();
     let mut log = match frames_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -475,7 +514,14 @@ fn run_trial(
         {
             image.save(dir.join(format!("{index:04}.jpg")))?;
         }
-        let events = step.frame(t0 + t as u64, image);
+        let reference = &person.reference.embedding;
+        let events = step.frame_inspect(t0 + t as u64, image, |a| {
+            if a.quality.is_good()
+                && let Some(e) = a.face.as_ref().and_then(|f| f.embedding.as_ref())
+            {
+                frame_scores.push(f64::from(e.similarity(reference)));
+            }
+        });
         if let Some(log) = log.as_mut() {
             for e in &events {
                 if !matches!(e, Event::Success(_)) {
@@ -500,6 +546,8 @@ fn run_trial(
         failures: state.failures,
         seconds: f64::from(t) / 1000.0,
         three_d: state.three_d,
+        fused: state.fused,
+        frames: frame_scores,
     })
 }
 
@@ -510,6 +558,7 @@ struct Watch {
     passed: bool,
     failures: Vec<String>,
     three_d: Vec<serde_json::Value>,
+    fused: Vec<f64>,
 }
 
 impl Watch {
@@ -527,6 +576,10 @@ impl Watch {
             else {
                 continue;
             };
+            if let Some(captures) = claims["match"]["captures"].as_array() {
+                self.fused
+                    .extend(captures.iter().filter_map(|m| m["score"].as_f64()));
+            }
             if let Some(attempts) = claims["attempts"].as_array() {
                 self.three_d.extend(
                     attempts

@@ -24,13 +24,17 @@ pub fn describe(info: &RuntimeInfo) -> String {
     if let Some(reason) = &info.fallback_reason {
         s.push_str(&format!(" (fallback: {reason})"));
     }
-    s.push_str(&format!(
-        "\n  threads:   {}",
-        if info.intra_threads == 0 {
+    let threads = |n: usize| {
+        if n == 0 {
             "all cores".to_owned()
         } else {
-            info.intra_threads.to_string()
+            n.to_string()
         }
+    };
+    s.push_str(&format!(
+        "\n  threads:   {} per operator, {} for the embedder",
+        threads(info.intra_threads),
+        threads(info.embedder_threads)
     ));
     s
 }
