@@ -83,6 +83,9 @@ struct ScenarioReport {
     pass_rate_upper: f64,
     /// Why the attempts that failed failed (liveness reason, or NO_MATCH), over all trials.
     failures: BTreeMap<String, usize>,
+    /// The same with the session's full failure text (the challenge under way and the action
+    /// seen, e.g. `UNREQUESTED_ACTION during TURN_LEFT (LOOK_UP seen)`).
+    failure_details: BTreeMap<String, usize>,
     /// Mean session time until the outcome, s (session clock).
     mean_seconds: f64,
     /// The 3-D check of every attempt that reached it: min / median / max per statistic.
@@ -172,6 +175,7 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
             .into_inner()
             .map_err(|_| anyhow::anyhow!("a trial thread panicked"))?;
         let mut failures = BTreeMap::new();
+        let mut failure_details = BTreeMap::new();
         let mut passed = 0;
         let mut seconds = 0.0;
         let mut stats: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -184,7 +188,9 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
             passed += usize::from(r.passed);
             seconds += r.seconds;
             for f in &r.failures {
-                *failures.entry(f.clone()).or_insert(0) += 1;
+                let code = f.split(' ').next().unwrap_or("").to_owned();
+                *failures.entry(code).or_insert(0) += 1;
+                *failure_details.entry(f.clone()).or_insert(0) += 1;
             }
             for t in &r.three_d {
                 three_d_attempts.0 += 1;
@@ -243,6 +249,7 @@ pub fn run(config: &KioskConfig, args: &EvalLivenessArgs, out: &Output) -> anyho
             pass_rate: passed as f64 / n.max(1) as f64,
             pass_rate_upper: clopper_pearson_upper(passed as f64, n as f64, 0.975),
             failures,
+            failure_details,
             mean_seconds: seconds / n.max(1) as f64,
             three_d,
             three_d_attempts,
@@ -604,14 +611,7 @@ impl Watch {
                 Event::Trace(tr)
                     if tr.event == TraceEventKind::Attempt && tr.status_message.is_some() =>
                 {
-                    let why = tr
-                        .status_message
-                        .as_deref()
-                        .unwrap_or("")
-                        .split(' ')
-                        .next()
-                        .unwrap_or("")
-                        .to_owned();
+                    let why = tr.status_message.as_deref().unwrap_or("").to_owned();
                     self.failures.push(why);
                 }
                 Event::Success(_) => self.passed = true,
