@@ -142,12 +142,8 @@ impl Detector {
         config: &DetectorConfig,
     ) -> Result<Vec<Detection>> {
         let s = f64::from(self.side) / f64::from(side.max(1.0));
-        let to_input = Affine {
-            m: [
-                [s, 0.0, -s * f64::from(origin.x)],
-                [0.0, s, -s * f64::from(origin.y)],
-            ],
-        };
+        let to_input =
+            Affine::similarity(s, 0.0, -s * f64::from(origin.x), -s * f64::from(origin.y));
         let input = warp_affine_tensor(
             img,
             &to_input,

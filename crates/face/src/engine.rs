@@ -500,7 +500,7 @@ impl FaceEngine {
     /// [`rank_faces`]), from one pass of the detector over the whole image.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>> {
         let cfg = &self.config.detector;
-        let faces = match (self.config.detector_range, &self.detector_full) {
+        let mut faces = match (self.config.detector_range, &self.detector_full) {
             (DetectorRange::Full, Some(full)) => full.detect(img, cfg)?,
             (DetectorRange::Auto, Some(full)) => {
                 let near = self.detector.detect(img, cfg)?;
@@ -512,7 +512,6 @@ impl FaceEngine {
             }
             _ => self.detector.detect(img, cfg)?,
         };
-        let mut faces = faces;
         rank_faces(&mut faces, img.width(), img.height());
         Ok(faces)
     }
@@ -521,7 +520,7 @@ impl FaceEngine {
     /// ([`FaceEngine::refine`]): for still photos.
     pub fn detect_thoroughly(&self, img: &RgbImage) -> Result<Vec<Detection>> {
         let faces = self.detect(img)?;
-        self.refine(img, faces)
+        self.refine(img, faces, REFINE_MAX_LOOKS)
     }
 
     /// Ranks `faces` and looks again at the best-ranked ones: the short-range detector runs on
@@ -532,9 +531,14 @@ impl FaceEngine {
     /// wrong. The finer box replaces the coarse one when they overlap (IoU ≥ [`REFINE_MIN_IOU`]).
     /// A detection the closer look does not find again is most likely a pattern in the
     /// background: it goes after the confirmed ones. Faces are looked at in rank order until
-    /// [`REFINE_CANDIDATES`] are confirmed or [`REFINE_MAX_LOOKS`] were looked at; then they are
-    /// ranked again (confirmed first) and duplicates merged.
-    pub fn refine(&self, img: &RgbImage, mut faces: Vec<Detection>) -> Result<Vec<Detection>> {
+    /// [`REFINE_CANDIDATES`] are confirmed or `max_looks` were looked at (each look is one
+    /// detector run); then they are ranked again (confirmed first) and duplicates merged.
+    pub fn refine(
+        &self,
+        img: &RgbImage,
+        mut faces: Vec<Detection>,
+        max_looks: usize,
+    ) -> Result<Vec<Detection>> {
         let (w, h) = img.dimensions();
         rank_faces(&mut faces, w, h);
         let long = w.max(h) as f32;
@@ -542,7 +546,7 @@ impl FaceEngine {
         let mut confirmed = vec![true; faces.len()];
         let (mut looks, mut good) = (0, 0);
         for (face, ok) in faces.iter_mut().zip(confirmed.iter_mut()) {
-            if good == REFINE_CANDIDATES || looks == REFINE_MAX_LOOKS {
+            if good == REFINE_CANDIDATES || looks == max_looks {
                 break;
             }
             let side = 2.0 * face.bbox.width.max(face.bbox.height);
@@ -598,7 +602,7 @@ impl FaceEngine {
         }
         let mut merged = weighted_nms(all, cfg.nms_iou);
         merged.truncate(cfg.max_faces);
-        self.refine(img, merged)
+        self.refine(img, merged, REFINE_MAX_LOOKS)
     }
 
     /// How finely a photo is tiled at each level of the tiled search: halves, then quarters
@@ -616,7 +620,8 @@ impl FaceEngine {
     ///
     /// The main face is the first in `options.choice`'s order that the landmark model is
     /// confident is a face (presence ≥ the quality's `min_landmark_presence`; among the first
-    /// [`REFINE_CANDIDATES`]), so a face-like patch of background does not displace a real face.
+    /// [`REFINE_CANDIDATES`]), so a face-like patch of background does not displace a real face;
+    /// the faces tried before it are dropped from the report.
     /// When none is, the best faces of a camera frame are looked at again at full resolution
     /// ([`FaceEngine::refine`], already done for a photo searched `thorough`ly), and a large
     /// photo is searched again in tiles. When
@@ -660,9 +665,11 @@ impl FaceEngine {
             landmarks = first;
             if clear.is_none() && !options.thorough {
                 // A camera frame's coarse box can misplace the landmark crop (a head turned
-                // 40° reads as no face): look again at the best faces at full resolution.
+                // 40° reads as no face): look again at full resolution, at the faces just tried
+                // only, so that a face-like pattern in view costs a frame at most 3 more
+                // detector and landmark runs.
                 let t = Instant::now();
-                let mut refined = self.refine(img, faces.clone())?;
+                let mut refined = self.refine(img, faces.clone(), REFINE_CANDIDATES)?;
                 choose(&mut refined, options.choice, img);
                 timings.detect_ms += ms_since(t);
                 if let (Some(i), l) = first_clear(model, img, &refined, min)? {
@@ -672,7 +679,8 @@ impl FaceEngine {
                 }
             }
             if let Some(i) = clear {
-                faces[..=i].rotate_right(1);
+                // The faces before it are not faces to the landmark model.
+                faces.drain(..i);
             } else {
                 for parts in levels {
                     let t = Instant::now();
@@ -680,7 +688,7 @@ impl FaceEngine {
                     choose(&mut tiled, options.choice, img);
                     timings.detect_ms += ms_since(t);
                     if let (Some(i), l) = first_clear(model, img, &tiled, min)? {
-                        tiled[..=i].rotate_right(1);
+                        tiled.drain(..i);
                         faces = tiled;
                         landmarks = l;
                         break;
@@ -688,7 +696,10 @@ impl FaceEngine {
                 }
             }
         }
-        if let (Some(model), Some(_)) = (&self.landmarks, &landmarks) {
+        let min = options.quality.min_landmark_presence;
+        if let (Some(model), Some(l)) = (&self.landmarks, &landmarks)
+            && l.presence >= min
+        {
             drop_unclear_others(model, img, &mut faces, &options.quality)?;
         }
         let main = faces[0];
@@ -807,7 +818,7 @@ impl FaceEngine {
 /// How many of the best-ranked faces are looked at again at a finer scale, and tried in turn
 /// for one the landmark model is confident of.
 pub const REFINE_CANDIDATES: usize = 3;
-/// At most this many faces of a frame are looked at again.
+/// At most this many faces of a photo are looked at again.
 pub const REFINE_MAX_LOOKS: usize = 8;
 /// A face is looked at again when that magnifies it at least this much.
 pub const REFINE_MIN_GAIN: f32 = 1.5;

@@ -20,9 +20,6 @@ pub struct Attempt {
     pub track: Option<FaceTrack>,
     /// The 3-D check's frames: the challenges' and the way back to neutral after them.
     pub three_d: ThreeDTracker,
-    /// The axes the 3-D check must pass (turns, nods), once the challenges are done; it is
-    /// judged when the capture after them is complete.
-    pub three_d_axes: Option<(bool, bool)>,
     /// The challenges, as performed.
     pub challenges: Vec<ChallengeClaim>,
     /// The 3-D check's verdict, once made.
@@ -42,7 +39,6 @@ impl Attempt {
             baseline: None,
             track: None,
             three_d: ThreeDTracker::new(ThreeDConfig::default()),
-            three_d_axes: None,
             challenges: Vec::new(),
             three_d_claim: None,
             passive: None,

@@ -809,11 +809,8 @@ impl Session {
             self.start_challenge(now, list, index + 1, ev);
             return;
         }
-        // All challenges done: the turns and the nods must show a three-dimensional head. The
-        // way back to neutral shows it too, so the check is judged after the final capture.
-        let turned = list.iter().any(|c| c.is_turn());
-        let nodded = list.iter().any(|c| c.is_nod());
-        self.attempt.three_d_axes = Some((turned, nodded));
+        // All challenges done. The 3-D check is judged after the final capture (`decide`): the
+        // way back to neutral shows the head's depth too.
         let baseline = self
             .attempt
             .baseline
@@ -916,7 +913,11 @@ impl Session {
     fn decide(&mut self, now: u64, ev: &mut Vec<Event>) {
         self.set_status(SessionStatus::Processing, ev);
         self.force_hint(now, Hint::Processing, ev);
-        if let Some((turned, nodded)) = self.attempt.three_d_axes {
+        // The turns and nods asked for must show a three-dimensional head.
+        let done = &self.attempt.challenges;
+        let turned = done.iter().any(|c| c.r#type.is_turn());
+        let nodded = done.iter().any(|c| c.r#type.is_nod());
+        if turned || nodded {
             let score = self.attempt.three_d.score();
             let is_3d = (!turned || score.turn.is_3d) && (!nodded || score.nod.is_3d);
             self.attempt.three_d_claim = Some(ThreeDClaim {
@@ -924,7 +925,7 @@ impl Session {
                 nod: nodded.then_some(score.nod),
                 is_3d,
             });
-            if (turned || nodded) && !is_3d {
+            if !is_3d {
                 self.attempt_failed(now, Failure::liveness(LivenessFailure::Not3d), None, ev);
                 return;
             }

@@ -1,7 +1,8 @@
 //! `facekiosk bench`: median and p95 per stage, the whole per-frame pipeline in frames/s, verify
-//! of two photos, model load + warm-up, peak memory — with the configured threads (by default
-//! one per model and two for the embedder), on one thread and on all cores, and optionally
-//! against the same models driven from Python (onnxruntime + numpy).
+//! of two photos, model load + warm-up, peak memory — with the configured threads
+//! (`runtime.intra_threads`, `runtime.embedder_threads`; by default one per model), on one
+//! thread and on all cores, and optionally against the same models driven from Python
+//! (onnxruntime + numpy).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -388,7 +389,7 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
         Some(crate::cmd::bench_session::run(&engine, args.iterations)?)
     };
     // Compared with Python: the first run (the configured threads, by default).
-    let single = runs.first();
+    let compared = runs.first();
     let (python, python_same_threads) = if args.compare_python {
         let models = config
             .face
@@ -396,7 +397,7 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
             .clone()
             .unwrap_or_else(|| PathBuf::from("models"));
         let one = run_python(args, &inp, &models, 1)?;
-        let same = match single {
+        let same = match compared {
             Some(r) if r.intra_threads == 1 && r.embedder_threads > 1 => {
                 Some(run_python(args, &inp, &models, r.embedder_threads)?)
             }
@@ -422,13 +423,13 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
         session,
         speedup_frame: python
             .as_ref()
-            .zip(single)
+            .zip(compared)
             .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
         speedup_frame_same_threads: python_same_threads
             .as_ref()
-            .zip(single)
+            .zip(compared)
             .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
-        speedup_verify_sequential: python.as_ref().zip(single).and_then(|(p, r)| {
+        speedup_verify_sequential: python.as_ref().zip(compared).and_then(|(p, r)| {
             ratio(
                 p.stages.verify.median_ms,
                 r.stages.verify_sequential.median_ms,
@@ -436,7 +437,7 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
         }),
         speedup_verify: python
             .as_ref()
-            .zip(single)
+            .zip(compared)
             .and_then(|(p, r)| ratio(p.stages.verify.median_ms, r.stages.verify.median_ms)),
         runs,
         python,

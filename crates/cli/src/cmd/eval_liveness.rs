@@ -410,7 +410,8 @@ struct TrialResult {
     seconds: f64,
     /// The `threeD` claim of every attempt that reached the 3-D check.
     three_d: Vec<serde_json::Value>,
-    /// Each capture's fused similarity to the reference (the attempts' `matches`).
+    /// Each capture's fused similarity to the reference (the deciding attempt's
+    /// `match.captures`).
     fused: Vec<f64>,
     /// The similarity to the reference of every frame that passed the quality gates and was
     /// embedded.
@@ -504,6 +505,7 @@ fn run_trial(
     let mut t = 0.0f32;
     let mut index = 0usize;
     let mut frame_scores = Vec::new();
+    let reference = &person.reference.embedding;
     let mut log = match frames_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -521,7 +523,6 @@ fn run_trial(
         {
             image.save(dir.join(format!("{index:04}.jpg")))?;
         }
-        let reference = &person.reference.embedding;
         let events = step.frame_inspect(t0 + t as u64, image, |a| {
             if a.quality.is_good()
                 && let Some(e) = a.face.as_ref().and_then(|f| f.embedding.as_ref())
