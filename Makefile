@@ -3,7 +3,9 @@
 #
 #   make run     start the kiosk app (needs a display)
 #   make demo    run the kiosk's main job headless on the embedded defaults
-#   make test    lint + every test
+#   make test    lint + every test (the API's on SQLite and on a throw-away PostgreSQL)
+#   make serve   run the verification API on 127.0.0.1:8080 (embedded SQLite)
+#   make bench-api  load-test the API: 50 kiosks posting results, 20 integrators polling
 #   make lint    cargo fmt --check, cargo clippy -D warnings
 #   make bench   the engine's speed figures (release build), against Python too
 #   make eval    quality figures on the shared evaluation data (not part of the project)
@@ -18,7 +20,7 @@ RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 # rebuilds much of the tree.
 BUILD := $(CARGO) build --workspace --locked
 
-.PHONY: setup run demo test lint build bench eval
+.PHONY: setup run demo test lint build bench bench-api eval serve openapi
 
 setup:
 	@scripts/setup
@@ -38,12 +40,28 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked --quiet -- -D warnings
 
+# The API's tests run on SQLite with the rest, then again on a throw-away PostgreSQL
+# (scripts/with-postgres: Debian's package, a temporary cluster on 127.0.0.1, removed after).
 test: lint
 	$(CARGO) test --workspace --locked --no-fail-fast
+	scripts/with-postgres $(CARGO) test --workspace --locked --test postgres -- --ignored
 
 bench: setup
 	$(CARGO) build --workspace --locked --release --quiet
 	$(RELEASE_BIN)/facekiosk bench --compare-python
+
+serve: build
+	$(BIN)/facekiosk serve
+
+bench-api: setup
+	$(CARGO) build --workspace --locked --release --quiet
+	$(RELEASE_BIN)/facekiosk bench-api
+	$(RELEASE_BIN)/facekiosk bench-api --rate 500
+	FACEKIOSK_PG_FSYNC=on scripts/with-postgres bash -c '$(RELEASE_BIN)/facekiosk bench-api --database-url "$$FACEKIOSK_TEST_POSTGRES_URL" && $(RELEASE_BIN)/facekiosk bench-api --rate 500 --database-url "$$FACEKIOSK_TEST_POSTGRES_URL"'
+
+# Regenerates docs/openapi.json from the handlers (a test fails when it is stale).
+openapi: build
+	$(BIN)/facekiosk openapi > docs/openapi.json
 
 eval: build
 	scripts/eval

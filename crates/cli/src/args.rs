@@ -82,6 +82,116 @@ pub enum Command {
     Keys(KeysArgs),
     /// Verify a signed result as an integrator would: signature, expiry, key id.
     VerifyResult(VerifyResultArgs),
+    /// Run the verification API (sessions, kiosks, signed results) on SQLite or PostgreSQL.
+    Serve(ServeArgs),
+    /// Manage the verification API's tenant API keys.
+    ApiKey(ApiKeyArgs),
+    /// Kiosks of the verification API: enrolment tokens.
+    Kiosk(KioskArgs),
+    /// Print the verification API's OpenAPI document (JSON), as served at /openapi.json.
+    Openapi,
+    /// Load-test the verification API on 127.0.0.1: concurrent kiosks posting results and
+    /// integrators polling; throughput and latency.
+    BenchApi(BenchApiArgs),
+}
+
+/// Where the API's database is (for `serve` and the admin commands).
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// The server's data dir (embedded SQLite database, photo key); default
+    /// ~/.local/share/facekiosk/server, or `server.data_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… (or sqlite://…) instead of the data dir's SQLite file.
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `facekiosk serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default `server.listen`, 127.0.0.1:8080).
+    #[arg(long, env = "FACEKIOSK_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The public base URL of the API, for clientSecret.url (default http://<listen>).
+    #[arg(long, env = "FACEKIOSK_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// `facekiosk api-key`.
+#[derive(Debug, Args)]
+pub struct ApiKeyArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ApiKeyCommand,
+}
+
+/// `facekiosk api-key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key for a tenant (created when new); prints only the key on stdout.
+    Create {
+        /// The tenant (1–64 letters, digits, `-`, `_`, `.`).
+        #[arg(long)]
+        tenant: String,
+        /// A test-mode key (fk_test_…): its sessions are test sessions, apart from live ones.
+        #[arg(long)]
+        test: bool,
+        /// The database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `facekiosk kiosk`.
+#[derive(Debug, Args)]
+pub struct KioskArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: KioskCommand,
+}
+
+/// `facekiosk kiosk` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KioskCommand {
+    /// Make a single-use enrolment token for a new kiosk of a tenant; prints only the token.
+    EnrolToken {
+        /// The tenant the kiosk will belong to (its walk-ins are that tenant's).
+        #[arg(long)]
+        tenant: String,
+        /// The database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// `facekiosk bench-api`.
+#[derive(Debug, Args)]
+pub struct BenchApiArgs {
+    /// Kiosks posting results at once.
+    #[arg(long, default_value_t = 50)]
+    pub kiosks: usize,
+    /// Integrators polling sessions at once.
+    #[arg(long, default_value_t = 20)]
+    pub pollers: usize,
+    /// Results to post in all.
+    #[arg(long, default_value_t = 5000)]
+    pub results: usize,
+    /// Offered load, results per second over all kiosks (each kiosk posts on a fixed schedule;
+    /// latency counts from the scheduled time, so a slow server cannot hide its queue).
+    /// 0: every kiosk posts its next result as soon as the last one is answered.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Stop after this many seconds even if not all results are posted.
+    #[arg(long, default_value_t = 60)]
+    pub max_seconds: u64,
+    /// postgres://… to measure on PostgreSQL (a fresh database is created in it and dropped);
+    /// default: a temporary SQLite file.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// `facekiosk detect`.

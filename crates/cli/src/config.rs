@@ -27,6 +27,8 @@ pub struct KioskConfig {
     pub capture: facekiosk_capture::CaptureOptions,
     /// The kiosk itself.
     pub kiosk: KioskSection,
+    /// The verification API (`facekiosk serve`).
+    pub server: facekiosk_server::ServerConfig,
 }
 
 /// The `[kiosk]` section.
@@ -109,6 +111,8 @@ pub fn read(path: &Path) -> anyhow::Result<KioskConfig> {
     rebase(&mut config.face.models_dir);
     rebase(&mut config.face.calibration);
     rebase(&mut config.kiosk.keys_dir);
+    rebase(&mut config.server.data_dir);
+    rebase(&mut config.server.photo_key_file);
     Ok(config)
 }
 

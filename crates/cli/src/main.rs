@@ -51,12 +51,26 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Session(a) => cmd::session::run(&config, a, out),
         Command::Keys(a) => cmd::keys::run(&config, a, out),
         Command::VerifyResult(a) => cmd::keys::verify_result(a, out),
+        Command::Serve(a) => cmd::serve::serve(&config, a),
+        Command::ApiKey(a) => cmd::serve::api_key(&config, a),
+        Command::Kiosk(a) => cmd::serve::kiosk(&config, a),
+        Command::BenchApi(a) => cmd::bench_api::run(&config, a, out),
+        Command::Openapi => {
+            println!(
+                "{}",
+                facekiosk_server::openapi_json().map_err(anyhow::Error::msg)?
+            );
+            Ok(Outcome::Success)
+        }
     }
 }
 
 fn init_logging(cli: &Cli) {
+    // A server logs every request (structured, for collectors); commands only what goes wrong.
+    let serving = matches!(cli.command, Command::Serve(_));
     let default = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",
+        (false, 0) if serving => "info,sqlx=warn",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, 2) => "debug",
@@ -67,7 +81,7 @@ fn init_logging(cli: &Cli) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if cli.global.log_json {
+    if cli.global.log_json || serving {
         builder.json().init();
     } else {
         builder.init();

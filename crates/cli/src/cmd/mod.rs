@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod bench_api;
 pub mod bench_session;
 pub mod calibrate;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod eval_liveness;
 pub mod keys;
 pub mod models;
 pub mod runtime;
+pub mod serve;
 pub mod session;
 pub mod verify;
 

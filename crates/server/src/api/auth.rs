@@ -1,0 +1,198 @@
+//! Who is calling: an integrator (a tenant API key, or a short-lived token minted from one) or
+//! a registered kiosk (its credential). Secrets are looked up by their sha256, never stored.
+
+use axum::extract::FromRequestParts;
+use axum::http::{StatusCode, header, request::Parts};
+use sqlx::Row as _;
+
+use super::Shared;
+use super::types::TokenResponse;
+use crate::crypto::{hash_secret, token as new_token};
+use crate::error::{ApiError, ApiResult};
+
+/// Live API keys start with this.
+pub const LIVE_KEY_PREFIX: &str = "fk_live_";
+/// Test API keys start with this.
+pub const TEST_KEY_PREFIX: &str = "fk_test_";
+/// Access tokens start with this.
+pub const TOKEN_PREFIX: &str = "fkat_";
+/// Kiosk credentials start with this.
+pub const KIOSK_PREFIX: &str = "fkk_";
+
+fn bearer(parts: &Parts) -> ApiResult<&str> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer …`"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))?;
+    let (scheme, secret) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("expected `Authorization: Bearer …`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
+        return Err(ApiError::unauthorized("expected `Authorization: Bearer …`"));
+    }
+    Ok(secret.trim())
+}
+
+/// An integrator: a tenant, in live or test mode.
+#[derive(Clone, Debug)]
+pub struct Integrator {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Test mode (`fk_test_…` or a token minted from one).
+    pub test: bool,
+    /// The API key (or the key behind the token).
+    pub key_id: String,
+    /// Whether the caller used the API key itself (only keys mint tokens).
+    pub is_key: bool,
+}
+
+impl FromRequestParts<Shared> for Integrator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        let secret = bearer(parts)?;
+        let now = state.now_ms() as i64;
+        let hash = hash_secret(secret);
+        let who = if secret.starts_with(LIVE_KEY_PREFIX) || secret.starts_with(TEST_KEY_PREFIX) {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, test FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(&hash)
+            .fetch_optional(state.db.pool())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked API key"))?;
+            Integrator {
+                key_id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                test: row.try_get::<i64, _>("test")? != 0,
+                is_key: true,
+            }
+        } else if secret.starts_with(TOKEN_PREFIX) {
+            let row = sqlx::query(
+                "SELECT api_key_id, tenant_id, test, expires_at FROM access_tokens WHERE token_hash = $1",
+            )
+            .bind(&hash)
+            .fetch_optional(state.db.pool())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown access token"))?;
+            if row.try_get::<i64, _>("expires_at")? <= now {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "TOKEN_EXPIRED",
+                    "the access token expired; get a new one from POST /v1/token",
+                ));
+            }
+            Integrator {
+                key_id: row.try_get("api_key_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                test: row.try_get::<i64, _>("test")? != 0,
+                is_key: false,
+            }
+        } else {
+            return Err(ApiError::unauthorized(
+                "expected an API key (fk_live_…, fk_test_…) or an access token (fkat_…)",
+            ));
+        };
+        state
+            .key_limiter
+            .check(&who.key_id, now as u64)
+            .map_err(|wait| ApiError::rate_limited("too many requests for this API key", wait))?;
+        Ok(who)
+    }
+}
+
+/// A registered, enabled kiosk.
+#[derive(Clone, Debug)]
+pub struct Kiosk {
+    /// Its id.
+    pub kiosk_id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+}
+
+impl FromRequestParts<Shared> for Kiosk {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> ApiResult<Self> {
+        let secret = bearer(parts)?;
+        if !secret.starts_with(KIOSK_PREFIX) {
+            return Err(ApiError::unauthorized(
+                "expected a kiosk credential (fkk_…) from POST /v1/kiosks/register",
+            ));
+        }
+        let row = sqlx::query(
+            "SELECT id, tenant_id, disabled_at FROM kiosks WHERE credential_hash = $1",
+        )
+        .bind(hash_secret(secret))
+        .fetch_optional(state.db.pool())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "unknown kiosk credential: register the kiosk again (facekiosk kiosk register)",
+            )
+        })?;
+        if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "KIOSK_DISABLED",
+                "this kiosk was disabled by its tenant",
+            ));
+        }
+        let kiosk = Kiosk {
+            kiosk_id: row.try_get("id")?,
+            tenant_id: row.try_get("tenant_id")?,
+        };
+        state
+            .kiosk_limiter
+            .check(&kiosk.kiosk_id, state.now_ms())
+            .map_err(|wait| ApiError::rate_limited("too many requests from this kiosk", wait))?;
+        Ok(kiosk)
+    }
+}
+
+/// Exchanges an API key for a short-lived bearer token (FaceKi's getToken).
+#[utoipa::path(
+    post,
+    path = "/v1/token",
+    tag = "auth",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = crate::error::ErrorBody, description = "`UNAUTHORIZED`: unknown key, or a token instead of a key"),
+    )
+)]
+pub async fn token(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    who: Integrator,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    if !who.is_key {
+        return Err(ApiError::unauthorized(
+            "tokens are minted from an API key, not from another token",
+        ));
+    }
+    let now = state.now_ms();
+    let ttl = state.config.token_ttl_s;
+    let secret = new_token(TOKEN_PREFIX).map_err(ApiError::internal)?;
+    let expires_ms = now + ttl * 1000;
+    sqlx::query(
+        "INSERT INTO access_tokens (token_hash, api_key_id, tenant_id, test, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(hash_secret(&secret))
+    .bind(&who.key_id)
+    .bind(&who.tenant_id)
+    .bind(i64::from(who.test))
+    .bind(expires_ms as i64)
+    .execute(state.db.write().await.pool())
+    .await?;
+    Ok(axum::Json(TokenResponse {
+        access_token: secret,
+        token_type: "Bearer".to_owned(),
+        expires_in: ttl,
+        expires_at: expires_ms / 1000,
+    }))
+}
