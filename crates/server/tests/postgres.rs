@@ -32,4 +32,5 @@ on_postgres!(
     operations,
     openapi_matches_the_routes,
     limits_timeouts_and_shutdown,
+    concurrent_posts,
 );

@@ -29,4 +29,5 @@ on_sqlite!(
     operations,
     openapi_matches_the_routes,
     limits_timeouts_and_shutdown,
+    concurrent_posts,
 );

@@ -444,7 +444,7 @@ pub async fn post_result(
         .unwrap_or_default();
     // A concurrent post of the same result loses the race on `jti` and is answered as a
     // duplicate on the second pass.
-    for _ in 0..2 {
+    for _ in 0..3 {
         match store_result(&state, &kiosk, &payload, &jws, &payload_sha).await {
             Err(Retry::Again) => continue,
             Err(Retry::Fail(e)) => return Err(e),
@@ -475,7 +475,8 @@ impl From<sqlx::Error> for Retry {
     }
 }
 
-fn report(p: &ResultPayload, jws: &str, kiosk_id: &str) -> Value {
+/// The report (the JWS itself is stored sealed and added when the session is read).
+fn report(p: &ResultPayload, kiosk_id: &str) -> Value {
     json!({
         "isVerified": p.is_verified && p.status == "complete",
         "livenessDetected": p.liveness.get("detected").cloned().unwrap_or(Value::Null),
@@ -492,7 +493,6 @@ fn report(p: &ResultPayload, jws: &str, kiosk_id: &str) -> Value {
         "finishedAt": p.finished_at / 1000,
         "resultId": p.jti,
         "kioskId": kiosk_id,
-        "result": jws,
     })
 }
 
@@ -504,16 +504,18 @@ async fn store_result(
     payload_sha: &str,
 ) -> Result<ResultAccepted, Retry> {
     let now = state.now_ms() as i64;
-    let mut tx = state.db.begin().await?;
+    // Reads first, outside the write transaction (on SQLite writers take turns: the turn is
+    // kept short). What changes in between is caught inside it: the session update requires
+    // `processing`, and the keys of `sessions` and `results` are unique; either failing sends
+    // this post round again, to be answered from what is then stored.
     if let Some(prev) =
         sqlx::query("SELECT session_id, kiosk_id, payload_sha256 FROM results WHERE jti = $1")
             .bind(&p.jti)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(state.db.pool())
             .await?
     {
         let same = prev.try_get::<String, _>("payload_sha256")? == payload_sha
             && prev.try_get::<String, _>("kiosk_id")? == kiosk.kiosk_id;
-        tx.rollback().await?;
         if !same {
             return Err(ApiError::conflict(
                 "RESULT_CONFLICT",
@@ -527,21 +529,24 @@ async fn store_result(
         return Ok(ResultAccepted {
             jti: p.jti.clone(),
             duplicate: true,
-            session: s.view(),
+            session: s.view(&state.cipher),
         });
     }
     let sql = format!("SELECT {COLS} FROM sessions WHERE id = $1");
     let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&p.sub)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(state.db.pool())
         .await?
         .map(|r| SessionRow::from_row(&r))
         .transpose()?;
-    let report = report(p, jws, &kiosk.kiosk_id).to_string();
+    let report = report(p, &kiosk.kiosk_id).to_string();
+    let sealed = super::sessions::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?;
     let cancel_reason = (p.status == "canceled").then_some("kioskCanceled");
     let verified = p.is_verified && p.status == "complete";
     let retention = (state.config.photo_retention_s * 1000) as i64;
-    match existing {
+    let mut tx = state.db.begin().await?;
+    // The session as it is after this transaction (answered without reading it again).
+    let after = match existing {
         None => {
             if !p.walk_in {
                 return Err(expired_or_not_found("does not exist").into());
@@ -559,16 +564,44 @@ async fn store_result(
             .bind(&kiosk.kiosk_id)
             .bind(p.started_at as i64)
             .bind(&p.jti)
-            .bind(jws)
+            .bind(&sealed)
             .bind(&report)
             .bind(cancel_reason)
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            SessionRow {
+                id: p.sub.clone(),
+                tenant_id: kiosk.tenant_id.clone(),
+                test: p.test,
+                status: p.status.clone(),
+                walk_in: true,
+                client_reference_id: None,
+                metadata: "{}".to_owned(),
+                settings: "{}".to_owned(),
+                identity_id: None,
+                photo_sha256: Some(p.reference.sha256.clone()),
+                secret_hash: None,
+                secret_expires_at: None,
+                claimed_by: Some(kiosk.kiosk_id.clone()),
+                claimed_at: Some(p.started_at as i64),
+                result_jti: Some(p.jti.clone()),
+                result_sealed: Some(sealed.clone()),
+                report: Some(report.clone()),
+                cancel_reason: cancel_reason.map(str::to_owned),
+                created_at: p.started_at as i64,
+                expires_at: p.started_at as i64,
+                ended_at: Some(now),
+            }
         }
         Some(s) => {
             if s.tenant_id != kiosk.tenant_id {
                 return Err(expired_or_not_found("does not exist").into());
+            }
+            if s.result_jti.as_deref() == Some(p.jti.as_str()) {
+                // This very result landed between the two reads above: answer it as the
+                // duplicate it is.
+                return Err(Retry::Again);
             }
             if s.ended() || s.walk_in {
                 return Err(if s.result_jti.is_some() || s.walk_in {
@@ -644,7 +677,7 @@ async fn store_result(
             )
             .bind(&p.status)
             .bind(&p.jti)
-            .bind(jws)
+            .bind(&sealed)
             .bind(&report)
             .bind(cancel_reason)
             .bind(now)
@@ -666,8 +699,19 @@ async fn store_result(
                 .execute(&mut *tx)
                 .await?;
             }
+            SessionRow {
+                status: p.status.clone(),
+                result_jti: Some(p.jti.clone()),
+                result_sealed: Some(sealed.clone()),
+                report: Some(report.clone()),
+                cancel_reason: cancel_reason.map(str::to_owned),
+                ended_at: Some(now),
+                secret_hash: None,
+                secret_expires_at: None,
+                ..s
+            }
         }
-    }
+    };
     sqlx::query(
         "INSERT INTO results (jti, session_id, kiosk_id, payload_sha256, received_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -686,13 +730,10 @@ async fn store_result(
     }
     tx.commit().await?;
     tracing::info!(session = %p.sub, kiosk = %kiosk.kiosk_id, status = %p.status, walk_in = p.walk_in, "result accepted");
-    let s = load(state, &p.sub, &kiosk.tenant_id, None)
-        .await?
-        .ok_or_else(|| ApiError::internal("a session vanished after its result"))?;
     Ok(ResultAccepted {
         jti: p.jti.clone(),
         duplicate: false,
-        session: s.view(),
+        session: after.view(&state.cipher),
     })
 }
 

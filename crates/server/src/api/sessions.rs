@@ -28,7 +28,7 @@ pub const SECRET_PREFIX: &str = "fkcs_";
 /// The columns every session query reads (never the photo).
 pub(crate) const COLS: &str = "id, tenant_id, test, status, walk_in, client_reference_id, metadata, \
 settings, identity_id, photo_sha256, secret_hash, secret_created_at, secret_expires_at, claimed_by, \
-claimed_at, result_jti, report, cancel_reason, created_at, expires_at, ended_at";
+claimed_at, result_jti, result_jws, report, cancel_reason, created_at, expires_at, ended_at";
 
 /// A session row.
 #[derive(Clone, Debug)]
@@ -48,6 +48,9 @@ pub(crate) struct SessionRow {
     pub claimed_by: Option<String>,
     pub claimed_at: Option<i64>,
     pub result_jti: Option<String>,
+    /// The result JWS, sealed (it may carry the audit image: biometric data is encrypted at
+    /// rest), base64.
+    pub result_sealed: Option<String>,
     pub report: Option<String>,
     pub cancel_reason: Option<String>,
     pub created_at: i64,
@@ -74,6 +77,7 @@ impl SessionRow {
             claimed_by: r.try_get("claimed_by")?,
             claimed_at: r.try_get("claimed_at")?,
             result_jti: r.try_get("result_jti")?,
+            result_sealed: r.try_get("result_jws")?,
             report: r.try_get("report")?,
             cancel_reason: r.try_get("cancel_reason")?,
             created_at: r.try_get("created_at")?,
@@ -82,8 +86,17 @@ impl SessionRow {
         })
     }
 
-    pub(crate) fn view(&self) -> SessionView {
+    /// The API's view; the result JWS is opened into `report.result`.
+    pub(crate) fn view(&self, cipher: &crate::crypto::PhotoCipher) -> SessionView {
         let parse = |s: &str| serde_json::from_str(s).unwrap_or(Value::Null);
+        let mut report = self.report.as_deref().map(parse);
+        if let (Some(Value::Object(r)), Some(sealed)) = (report.as_mut(), &self.result_sealed) {
+            let jws = open_result(cipher, &self.id, sealed);
+            r.insert(
+                "result".to_owned(),
+                jws.map_or(Value::Null, Value::String),
+            );
+        }
         SessionView {
             id: self.id.clone(),
             status: self.status.clone(),
@@ -99,13 +112,37 @@ impl SessionRow {
             identity_id: self.identity_id.clone(),
             kiosk_id: self.claimed_by.clone(),
             cancel_reason: self.cancel_reason.clone(),
-            report: self.report.as_deref().map(parse),
+            report,
         }
     }
 
     /// Whether it has ended.
     pub(crate) fn ended(&self) -> bool {
         self.status == "complete" || self.status == "canceled"
+    }
+}
+
+/// Seals a result JWS for its session's row (base64 of nonce ‖ ciphertext).
+pub(crate) fn seal_result(
+    cipher: &crate::crypto::PhotoCipher,
+    session_id: &str,
+    jws: &str,
+) -> Result<String, String> {
+    use base64::Engine as _;
+    cipher
+        .seal(jws.as_bytes(), &format!("result:{session_id}"))
+        .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+}
+
+fn open_result(cipher: &crate::crypto::PhotoCipher, session_id: &str, sealed: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).ok()?;
+    match cipher.open(&bytes, &format!("result:{session_id}")) {
+        Ok(plain) => String::from_utf8(plain).ok(),
+        Err(e) => {
+            tracing::error!(session = %session_id, error = %e, "a stored result does not open");
+            None
+        }
     }
 }
 
@@ -581,7 +618,7 @@ pub async fn create_session(
     Ok((
         StatusCode::CREATED,
         Json(CreatedSession {
-            session: row.view(),
+            session: row.view(&state.cipher),
             client_secret,
             digit_string,
         }),
@@ -658,7 +695,7 @@ pub async fn get_session(
         .await?
         .ok_or_else(|| not_found(&id))?;
     Ok(Json(SessionEnvelope {
-        session: row.view(),
+        session: row.view(&state.cipher),
     }))
 }
 
@@ -756,7 +793,7 @@ pub async fn list_sessions(
     let rows = query.fetch_all(state.db.pool()).await?;
     let mut data = Vec::with_capacity(rows.len());
     for r in rows.iter().take(limit as usize) {
-        data.push(SessionRow::from_row(r)?.view());
+        data.push(SessionRow::from_row(r)?.view(&state.cipher));
     }
     Ok(Json(SessionList {
         has_more: rows.len() > limit as usize,
@@ -872,6 +909,6 @@ pub async fn cancel_session(
         .ok_or_else(|| not_found(&id))?;
     tracing::info!(session = %id, "session canceled by the integrator");
     Ok(Json(SessionEnvelope {
-        session: row.view(),
+        session: row.view(&state.cipher),
     }))
 }

@@ -86,6 +86,28 @@ pub async fn full_lifecycle(b: Backend) {
     assert_eq!(report["match"]["level"], 4);
     assert_eq!(report["result"], jws.as_str());
     assert_eq!(got["session"]["status"], "complete");
+    // At rest the result (which may carry the audit image) is sealed, and the ID photo is gone
+    // from the session (it lives on, sealed, as the identity's reference).
+    {
+        use sqlx::Row as _;
+        let row = sqlx::query("SELECT result_jws, report, photo FROM sessions WHERE id = $1")
+            .bind(&id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+        let payload = jws.split('.').nth(1).unwrap();
+        let stored: String = row.try_get("result_jws").unwrap();
+        let stored_report: String = row.try_get("report").unwrap();
+        assert!(!stored.contains(&payload[..40]) && !stored_report.contains(&payload[..40]));
+        assert!(row.try_get::<Option<Vec<u8>>, _>("photo").unwrap().is_none());
+        let photo_row = sqlx::query("SELECT photo FROM identities WHERE id = $1")
+            .bind(&id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+        let sealed: Vec<u8> = photo_row.try_get("photo").unwrap();
+        assert!(!sealed.windows(64).any(|w| w == &photo[1000..1064]), "the photo is encrypted");
+    }
     // The old secret claims nothing any more.
     let (st, body) = s
         .claim(&kiosk, &json!({ "sessionId": id, "clientSecret": secret }))
@@ -1181,4 +1203,62 @@ pub async fn limits_timeouts_and_shutdown(b: Backend) {
         "no new connections after shutdown"
     );
     s.stop().await;
+}
+
+/// The same result posted many times at once is stored once; different results racing for one
+/// session: one wins, the others are conflicts.
+pub async fn concurrent_posts(b: Backend) {
+    let s = TestServer::start(b).await;
+    let kiosk = s.kiosk("kiosk-p", 21).await;
+    let sha = sha256_hex(&data("astronaut.jpg"));
+    let (id, secret, _) = s.session(&s.live_key, &[]).await;
+    let (st, _) = s.claim(&kiosk, &json!({ "sessionId": id, "clientSecret": secret })).await;
+    assert_eq!(st, 200);
+    let jws = kiosk.sign(
+        &s.clock,
+        &Outcome { session_id: &id, jti: "d0000000-0000-4000-8000-000000000001", verified: true, test: false, walk_in: false, reference_sha256: &sha, nonce: None },
+    );
+    let answers = post_all(&s, &kiosk.credential, vec![jws; 8]).await;
+    assert!(answers.iter().all(|(st, _)| *st == 200), "{answers:?}");
+    let firsts = answers.iter().filter(|(_, b)| b["duplicate"] == false).count();
+    assert_eq!(firsts, 1, "{answers:?}");
+    // Racing walk-ins with one session id.
+    let racing: Vec<String> = (0..6)
+        .map(|i| {
+            kiosk.sign(
+                &s.clock,
+                &Outcome { session_id: "walkin-race", jti: &format!("d0000000-0000-4000-8000-00000000010{i}"), verified: true, test: false, walk_in: true, reference_sha256: &sha, nonce: None },
+            )
+        })
+        .collect();
+    let answers = post_all(&s, &kiosk.credential, racing).await;
+    let ok = answers.iter().filter(|(st, _)| *st == 200).count();
+    let conflicts = answers.iter().filter(|(st, b)| *st == 409 && code(b) == "RESULT_CONFLICT").count();
+    assert_eq!((ok, conflicts), (1, 5), "{answers:?}");
+    let (stored, distinct) = facekiosk_server::admin::count_results(&s.db).await.unwrap();
+    assert_eq!((stored, distinct), (2, 2));
+    s.stop().await;
+}
+
+/// Posts each result at once, on its own task; the answers in order.
+async fn post_all(s: &TestServer, credential: &str, results: Vec<String>) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for jws in results {
+        let req = s
+            .http
+            .post(s.u("/v1/kiosk/results"))
+            .bearer_auth(credential)
+            .header("content-type", "application/jose")
+            .body(jws);
+        tasks.push(tokio::spawn(async move {
+            let r = req.send().await.unwrap();
+            let st = r.status().as_u16();
+            (st, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }
