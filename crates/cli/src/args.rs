@@ -144,6 +144,23 @@ pub enum ApiKeyCommand {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// List API keys (ids, tenants, modes, dates; never the keys themselves).
+    List {
+        /// Only this tenant's keys.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Revoke an API key at once, with the access tokens minted from it.
+    Revoke {
+        /// The key's id (`key_…`, from `api-key list` or `create`).
+        key_id: String,
+        /// The database.
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// `facekiosk kiosk`.

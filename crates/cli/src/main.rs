@@ -52,7 +52,7 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Keys(a) => cmd::keys::run(&config, a, out),
         Command::VerifyResult(a) => cmd::keys::verify_result(a, out),
         Command::Serve(a) => cmd::serve::serve(&config, a),
-        Command::ApiKey(a) => cmd::serve::api_key(&config, a),
+        Command::ApiKey(a) => cmd::serve::api_key(&config, a, out),
         Command::Kiosk(a) => cmd::serve::kiosk(&config, a),
         Command::BenchApi(a) => cmd::bench_api::run(&config, a, out),
         Command::Openapi => {

@@ -63,6 +63,25 @@ fn admin_commands_print_only_their_secret_on_stdout() {
         !text(&out.stderr).contains("created"),
         "the second run creates nothing"
     );
+    // List and revoke: ids, never keys.
+    let out = run(dir.path(), &["api-key", "list", "--data-dir", d, "--json"]);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(!text(&out.stdout).contains(key));
+    let id = keys[0]["id"].as_str().unwrap().to_owned();
+    let out = run(dir.path(), &["api-key", "revoke", &id, "--data-dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(dir.path(), &["api-key", "revoke", &id, "--data-dir", d]);
+    assert_eq!(out.status.code(), Some(2), "revoking twice");
+    let out = run(
+        dir.path(),
+        &["api-key", "list", "--tenant", "acme", "--data-dir", d],
+    );
+    assert!(
+        text(&out.stdout).contains("revoked"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = run(
         dir.path(),
         &["kiosk", "enrol-token", "--tenant", "acme", "--data-dir", d],
@@ -218,6 +237,16 @@ fn serve_starts_on_an_empty_data_dir_serves_and_stops_gracefully_without_logging
         assert_eq!(r.status(), 200);
         vec![key.clone(), secret, token]
     });
+    // A 200 MB upload without a declared length: cut off at the limit, and the server's memory
+    // stays flat (its peak resident size grows by far less than the upload).
+    let peak_before = peak_rss_kb(child.id());
+    let status = chunked_upload(port, &key, 200);
+    assert!(status == Some(413) || status.is_none(), "{status:?}");
+    let peak_after = peak_rss_kb(child.id());
+    assert!(
+        peak_after < peak_before + 64 * 1024,
+        "peak RSS {peak_before} kB -> {peak_after} kB"
+    );
     // SIGTERM: a graceful stop, exit 0.
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -258,4 +287,49 @@ fn serve_starts_on_an_empty_data_dir_serves_and_stops_gracefully_without_logging
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// The peak resident set of a process, kB (Linux).
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Streams `mb` MB as a chunked multipart upload to POST /v1/sessions; the answer's status, or
+/// None when the server closed the connection before answering.
+fn chunked_upload(port: u16, key: &str, mb: usize) -> Option<u16> {
+    use std::io::{Read as _, Write as _};
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    sock.write_all(head.as_bytes()).unwrap();
+    let first = b"--XYZ\r\nContent-Disposition: form-data; name=\"reference_image\"; filename=\"a.jpg\"\r\n\r\n";
+    let _ = sock.write_all(format!("{:x}\r\n", first.len()).as_bytes());
+    let _ = sock.write_all(first);
+    let _ = sock.write_all(b"\r\n");
+    let chunk = vec![0xFFu8; 1024 * 1024];
+    for _ in 0..mb {
+        if sock
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .is_err()
+            || sock.write_all(&chunk).is_err()
+            || sock.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = sock.write_all(b"0\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = sock.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    text.split_whitespace().nth(1).and_then(|c| c.parse().ok())
 }

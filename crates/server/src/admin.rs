@@ -87,6 +87,18 @@ pub async fn create_api_key(
     test: bool,
     now_ms: u64,
 ) -> Result<(String, bool), AdminError> {
+    create_api_key_with_id(db, tenant, test, now_ms)
+        .await
+        .map(|(key, _, created)| (key, created))
+}
+
+/// [`create_api_key`], also returning the key's id (`key_…`, for `api-key revoke`).
+pub async fn create_api_key_with_id(
+    db: &Db,
+    tenant: &str,
+    test: bool,
+    now_ms: u64,
+) -> Result<(String, String, bool), AdminError> {
     let (tenant_id, created) = ensure_tenant(db, tenant, now_ms).await?;
     let key = token(if test {
         TEST_KEY_PREFIX
@@ -108,7 +120,57 @@ pub async fn create_api_key(
     .bind(now_ms as i64)
     .execute(db.write().await.pool())
     .await?;
-    Ok((key, created))
+    Ok((key, id, created))
+}
+
+/// An API key as `api-key list` shows it (never the key itself: only its hash is stored).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    /// `key_…`.
+    pub id: String,
+    /// The tenant's name.
+    pub tenant: String,
+    /// A test-mode key.
+    pub test: bool,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// The API keys, of one tenant or all, oldest first.
+pub async fn list_api_keys(db: &Db, tenant: Option<&str>) -> Result<Vec<ApiKeyInfo>, AdminError> {
+    let rows = sqlx::query(
+        "SELECT k.id, t.name, k.test, k.created_at, k.revoked_at FROM api_keys k \
+         JOIN tenants t ON t.id = k.tenant_id WHERE ($1 = '' OR t.name = $1) ORDER BY k.created_at, k.id",
+    )
+    .bind(tenant.unwrap_or(""))
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(ApiKeyInfo {
+            id: r.try_get("id")?,
+            tenant: r.try_get("name")?,
+            test: r.try_get::<i64, _>("test")? != 0,
+            created_at: r.try_get("created_at")?,
+            revoked_at: r.try_get("revoked_at")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Revokes an API key at once (and the access tokens minted from it). `false` when no such
+/// key is active.
+pub async fn revoke_api_key(db: &Db, key_id: &str, now_ms: u64) -> Result<bool, AdminError> {
+    let res =
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms as i64)
+            .bind(key_id)
+            .execute(db.write().await.pool())
+            .await?;
+    Ok(res.rows_affected() > 0)
 }
 
 /// Enrolment tokens start with this.

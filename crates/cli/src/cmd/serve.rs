@@ -8,7 +8,7 @@ use facekiosk_server::{EnginePhotoCheck, Parts, PhotoCipher, ServerConfig, Syste
 
 use crate::args::{ApiKeyArgs, ApiKeyCommand, DatabaseArgs, KioskArgs, KioskCommand, ServeArgs};
 use crate::config::KioskConfig;
-use crate::output::Outcome;
+use crate::output::{Outcome, Output};
 
 /// The server's configuration with the command line's database options applied, and its data
 /// dir.
@@ -140,23 +140,66 @@ pub fn serve(config: &KioskConfig, a: &ServeArgs) -> anyhow::Result<Outcome> {
 }
 
 /// `facekiosk api-key …`.
-pub fn api_key(config: &KioskConfig, a: &ApiKeyArgs) -> anyhow::Result<Outcome> {
+pub fn api_key(config: &KioskConfig, a: &ApiKeyArgs, out: &Output) -> anyhow::Result<Outcome> {
     match &a.command {
         ApiKeyCommand::Create { tenant, test, db } => {
             let (sc, data_dir) = server_config(config, db)?;
             runtime()?.block_on(async {
                 let db = open(&sc, &data_dir).await?;
-                let (key, created) =
-                    facekiosk_server::admin::create_api_key(&db, tenant, *test, super::unix_ms())
-                        .await?;
+                let (key, id, created) = facekiosk_server::admin::create_api_key_with_id(
+                    &db,
+                    tenant,
+                    *test,
+                    super::unix_ms(),
+                )
+                .await?;
                 if created {
                     eprintln!("facekiosk: created the tenant `{tenant}`");
                 }
                 eprintln!(
-                    "facekiosk: a new {} API key for `{tenant}` (shown once; only its hash is stored):",
+                    "facekiosk: a new {} API key `{id}` for `{tenant}` (shown once; only its hash is stored):",
                     if *test { "test" } else { "live" }
                 );
                 println!("{key}");
+                Ok(Outcome::Success)
+            })
+        }
+        ApiKeyCommand::List { tenant, db } => {
+            let (sc, data_dir) = server_config(config, db)?;
+            runtime()?.block_on(async {
+                let db = open(&sc, &data_dir).await?;
+                let keys = facekiosk_server::admin::list_api_keys(&db, tenant.as_deref()).await?;
+                out.print(&keys, || {
+                    if keys.is_empty() {
+                        return "no API keys".to_owned();
+                    }
+                    keys.iter()
+                        .map(|k| {
+                            format!(
+                                "{}  {:<20} {}  created {}{}",
+                                k.id,
+                                k.tenant,
+                                if k.test { "test" } else { "live" },
+                                k.created_at / 1000,
+                                k.revoked_at
+                                    .map(|r| format!("  revoked {}", r / 1000))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })?;
+                Ok(Outcome::Success)
+            })
+        }
+        ApiKeyCommand::Revoke { key_id, db } => {
+            let (sc, data_dir) = server_config(config, db)?;
+            runtime()?.block_on(async {
+                let db = open(&sc, &data_dir).await?;
+                if !facekiosk_server::admin::revoke_api_key(&db, key_id, super::unix_ms()).await? {
+                    anyhow::bail!("no active API key `{key_id}` (see `facekiosk api-key list`)");
+                }
+                eprintln!("facekiosk: revoked the API key `{key_id}` and its access tokens");
                 Ok(Outcome::Success)
             })
         }

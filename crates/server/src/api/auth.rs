@@ -72,7 +72,8 @@ impl FromRequestParts<Shared> for Integrator {
             }
         } else if secret.starts_with(TOKEN_PREFIX) {
             let row = sqlx::query(
-                "SELECT api_key_id, tenant_id, test, expires_at FROM access_tokens WHERE token_hash = $1",
+                "SELECT t.api_key_id, t.tenant_id, t.test, t.expires_at FROM access_tokens t \
+                 JOIN api_keys k ON k.id = t.api_key_id WHERE t.token_hash = $1 AND k.revoked_at IS NULL",
             )
             .bind(&hash)
             .fetch_optional(state.db.pool())

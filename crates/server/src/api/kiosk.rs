@@ -540,7 +540,8 @@ async fn store_result(
         .map(|r| SessionRow::from_row(&r))
         .transpose()?;
     let report = report(p, &kiosk.kiosk_id).to_string();
-    let sealed = super::sessions::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?;
+    let sealed =
+        super::sessions::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?;
     let cancel_reason = (p.status == "canceled").then_some("kioskCanceled");
     let verified = p.is_verified && p.status == "complete";
     let retention = (state.config.photo_retention_s * 1000) as i64;

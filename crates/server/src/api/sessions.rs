@@ -92,10 +92,7 @@ impl SessionRow {
         let mut report = self.report.as_deref().map(parse);
         if let (Some(Value::Object(r)), Some(sealed)) = (report.as_mut(), &self.result_sealed) {
             let jws = open_result(cipher, &self.id, sealed);
-            r.insert(
-                "result".to_owned(),
-                jws.map_or(Value::Null, Value::String),
-            );
+            r.insert("result".to_owned(), jws.map_or(Value::Null, Value::String));
         }
         SessionView {
             id: self.id.clone(),
@@ -134,9 +131,15 @@ pub(crate) fn seal_result(
         .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
 }
 
-fn open_result(cipher: &crate::crypto::PhotoCipher, session_id: &str, sealed: &str) -> Option<String> {
+fn open_result(
+    cipher: &crate::crypto::PhotoCipher,
+    session_id: &str,
+    sealed: &str,
+) -> Option<String> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
     match cipher.open(&bytes, &format!("result:{session_id}")) {
         Ok(plain) => String::from_utf8(plain).ok(),
         Err(e) => {

@@ -99,14 +99,21 @@ pub async fn full_lifecycle(b: Backend) {
         let stored: String = row.try_get("result_jws").unwrap();
         let stored_report: String = row.try_get("report").unwrap();
         assert!(!stored.contains(&payload[..40]) && !stored_report.contains(&payload[..40]));
-        assert!(row.try_get::<Option<Vec<u8>>, _>("photo").unwrap().is_none());
+        assert!(
+            row.try_get::<Option<Vec<u8>>, _>("photo")
+                .unwrap()
+                .is_none()
+        );
         let photo_row = sqlx::query("SELECT photo FROM identities WHERE id = $1")
             .bind(&id)
             .fetch_one(s.db.pool())
             .await
             .unwrap();
         let sealed: Vec<u8> = photo_row.try_get("photo").unwrap();
-        assert!(!sealed.windows(64).any(|w| w == &photo[1000..1064]), "the photo is encrypted");
+        assert!(
+            !sealed.windows(64).any(|w| w == &photo[1000..1064]),
+            "the photo is encrypted"
+        );
     }
     // The old secret claims nothing any more.
     let (st, body) = s
@@ -136,6 +143,19 @@ pub async fn full_lifecycle(b: Backend) {
         .await;
     assert_eq!(st, 200, "{claimed}");
     assert_eq!(claimed["referenceImage"]["sha256"], sha);
+    // A year later the identity must identify again.
+    s.clock.advance(366 * 24 * 3600 * 1000);
+    let (st, body) = s
+        .get(
+            &s.live_key,
+            &format!("/v1/identities/{id}/face-auth-status"),
+        )
+        .await;
+    assert_eq!((st, body["type"].as_str()), (200, Some("IDENTIFICATION")));
+    let (st, body) = s
+        .post_json(&s.live_key, "/v1/sessions", &json!({ "identityId": id }))
+        .await;
+    assert_eq!((st, code(&body)), (422, "IDENTITY_NEEDS_IDENTIFICATION"));
     // Test keys do not see live identities.
     let (st, body) = s
         .get(
@@ -842,6 +862,24 @@ pub async fn tokens(b: Backend) {
     s.clock.advance(901_000);
     let (st, body) = s.get(&token, "/v1/sessions").await;
     assert_eq!((st, code(&body)), (401, "TOKEN_EXPIRED"));
+    // Revoking a key stops it and the tokens minted from it, at once.
+    let (_, t) = s.post_json(&s.test_key, "/v1/token", &json!({})).await;
+    let test_token = t["accessToken"].as_str().unwrap().to_owned();
+    let keys = facekiosk_server::admin::list_api_keys(&s.db, Some("bank"))
+        .await
+        .unwrap();
+    let test_id = &keys.iter().find(|k| k.test).unwrap().id;
+    assert!(
+        facekiosk_server::admin::revoke_api_key(&s.db, test_id, 0)
+            .await
+            .unwrap()
+    );
+    for k in [&s.test_key, &test_token] {
+        let (st, body) = s.get(k, "/v1/sessions").await;
+        assert_eq!((st, code(&body)), (401, "UNAUTHORIZED"));
+    }
+    let (st, _) = s.get(&s.live_key, "/v1/sessions").await;
+    assert_eq!(st, 200, "other keys work on");
     s.stop().await;
 }
 
@@ -966,6 +1004,45 @@ pub async fn kiosks_traces_and_cancel(b: Backend) {
     assert_eq!(body["keys"].as_array().unwrap().len(), 2);
     let (st, body) = s.post_result(&kiosk, &rotated).await;
     assert_eq!(st, 200, "{body}");
+    // The old key's window closed 15 minutes after the rotation.
+    s.clock.advance(16 * 60 * 1000);
+    let late = kiosk.sign(
+        &s.clock,
+        &Outcome {
+            session_id: "w-11",
+            jti: "c0000000-0000-4000-8000-000000000003",
+            verified: true,
+            test: false,
+            walk_in: true,
+            reference_sha256: &sha,
+            nonce: None,
+        },
+    );
+    let (st, body) = s.post_result(&kiosk, &late).await;
+    assert_eq!((st, code(&body)), (401, "KEY_NOT_VALID"), "{body}");
+    let (st, body) = s
+        .send(
+            s.http
+                .post(s.u("/v1/kiosk/results"))
+                .bearer_auth(&kiosk.credential)
+                .header("content-type", "text/csv")
+                .body(rotated.clone()),
+        )
+        .await;
+    assert_eq!((st, code(&body)), (415, "UNSUPPORTED_MEDIA_TYPE"));
+    let (st, body) = s
+        .send(
+            s.http
+                .post(s.u("/v1/kiosk/results"))
+                .bearer_auth(&kiosk.credential)
+                .json(&json!({ "result": rotated })),
+        )
+        .await;
+    assert_eq!(
+        (st, body["duplicate"].as_bool()),
+        (200, Some(true)),
+        "JSON form: {body}"
+    );
     // Disabling: the credential stops at once; the keys' window closes.
     let (st, body) = s
         .post_json(&s.live_key, "/v1/kiosks/kiosk-k/disable", &json!({}))
@@ -1212,28 +1289,52 @@ pub async fn concurrent_posts(b: Backend) {
     let kiosk = s.kiosk("kiosk-p", 21).await;
     let sha = sha256_hex(&data("astronaut.jpg"));
     let (id, secret, _) = s.session(&s.live_key, &[]).await;
-    let (st, _) = s.claim(&kiosk, &json!({ "sessionId": id, "clientSecret": secret })).await;
+    let (st, _) = s
+        .claim(&kiosk, &json!({ "sessionId": id, "clientSecret": secret }))
+        .await;
     assert_eq!(st, 200);
     let jws = kiosk.sign(
         &s.clock,
-        &Outcome { session_id: &id, jti: "d0000000-0000-4000-8000-000000000001", verified: true, test: false, walk_in: false, reference_sha256: &sha, nonce: None },
+        &Outcome {
+            session_id: &id,
+            jti: "d0000000-0000-4000-8000-000000000001",
+            verified: true,
+            test: false,
+            walk_in: false,
+            reference_sha256: &sha,
+            nonce: None,
+        },
     );
     let answers = post_all(&s, &kiosk.credential, vec![jws; 8]).await;
     assert!(answers.iter().all(|(st, _)| *st == 200), "{answers:?}");
-    let firsts = answers.iter().filter(|(_, b)| b["duplicate"] == false).count();
+    let firsts = answers
+        .iter()
+        .filter(|(_, b)| b["duplicate"] == false)
+        .count();
     assert_eq!(firsts, 1, "{answers:?}");
     // Racing walk-ins with one session id.
     let racing: Vec<String> = (0..6)
         .map(|i| {
             kiosk.sign(
                 &s.clock,
-                &Outcome { session_id: "walkin-race", jti: &format!("d0000000-0000-4000-8000-00000000010{i}"), verified: true, test: false, walk_in: true, reference_sha256: &sha, nonce: None },
+                &Outcome {
+                    session_id: "walkin-race",
+                    jti: &format!("d0000000-0000-4000-8000-00000000010{i}"),
+                    verified: true,
+                    test: false,
+                    walk_in: true,
+                    reference_sha256: &sha,
+                    nonce: None,
+                },
             )
         })
         .collect();
     let answers = post_all(&s, &kiosk.credential, racing).await;
     let ok = answers.iter().filter(|(st, _)| *st == 200).count();
-    let conflicts = answers.iter().filter(|(st, b)| *st == 409 && code(b) == "RESULT_CONFLICT").count();
+    let conflicts = answers
+        .iter()
+        .filter(|(st, b)| *st == 409 && code(b) == "RESULT_CONFLICT")
+        .count();
     assert_eq!((ok, conflicts), (1, 5), "{answers:?}");
     let (stored, distinct) = facekiosk_server::admin::count_results(&s.db).await.unwrap();
     assert_eq!((stored, distinct), (2, 2));
