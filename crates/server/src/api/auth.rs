@@ -112,6 +112,10 @@ pub struct Kiosk {
     pub kiosk_id: String,
     /// Its tenant.
     pub tenant_id: String,
+    /// Its registered keys (live and test), read with the credential.
+    pub keys: facekiosk_identity::Jwks,
+    /// The ids of its test keys.
+    pub test_kids: Vec<String>,
 }
 
 impl FromRequestParts<Shared> for Kiosk {
@@ -124,29 +128,53 @@ impl FromRequestParts<Shared> for Kiosk {
                 "expected a kiosk credential (fkk_…) from POST /v1/kiosks/register",
             ));
         }
-        let row = sqlx::query(
-            "SELECT id, tenant_id, disabled_at FROM kiosks WHERE credential_hash = $1",
+        // The kiosk and its keys in one read.
+        let rows = sqlx::query(
+            "SELECT k.id, k.tenant_id, k.disabled_at, kk.kid, kk.x, kk.test, kk.nbf, kk.exp \
+             FROM kiosks k LEFT JOIN kiosk_keys kk ON kk.kiosk_id = k.id WHERE k.credential_hash = $1",
         )
         .bind(hash_secret(secret))
-        .fetch_optional(state.db.pool())
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
+        .fetch_all(state.db.pool())
+        .await?;
+        let Some(first) = rows.first() else {
+            return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 "unknown kiosk credential: register the kiosk again (facekiosk kiosk register)",
-            )
-        })?;
-        if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+            ));
+        };
+        if first.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "KIOSK_DISABLED",
                 "this kiosk was disabled by its tenant",
             ));
         }
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut test_kids = Vec::new();
+        for r in &rows {
+            let Some(kid) = r.try_get::<Option<String>, _>("kid")? else {
+                continue;
+            };
+            if r.try_get::<Option<i64>, _>("test")?.unwrap_or(0) != 0 {
+                test_kids.push(kid.clone());
+            }
+            keys.push(facekiosk_identity::Jwk {
+                kty: "OKP".to_owned(),
+                crv: "Ed25519".to_owned(),
+                x: r.try_get::<Option<String>, _>("x")?.unwrap_or_default(),
+                kid,
+                alg: Some("EdDSA".to_owned()),
+                key_use: Some("sig".to_owned()),
+                nbf: r.try_get::<Option<i64>, _>("nbf")?.map(|v| v.max(0) as u64),
+                exp: r.try_get::<Option<i64>, _>("exp")?.map(|v| v.max(0) as u64),
+            });
+        }
         let kiosk = Kiosk {
-            kiosk_id: row.try_get("id")?,
-            tenant_id: row.try_get("tenant_id")?,
+            kiosk_id: first.try_get("id")?,
+            tenant_id: first.try_get("tenant_id")?,
+            keys: facekiosk_identity::Jwks { keys },
+            test_kids,
         };
         state
             .kiosk_limiter

@@ -399,9 +399,8 @@ pub async fn post_result(
             "the result is larger than 512 KB",
         ));
     }
-    let (jwks, test_kids) = kiosk_jwks(&state, &kiosk.kiosk_id).await?;
     let verified =
-        facekiosk_identity::verify(&jws, &jwks, state.clock.now_s()).map_err(verify_error)?;
+        facekiosk_identity::verify(&jws, &kiosk.keys, state.clock.now_s()).map_err(verify_error)?;
     let payload: ResultPayload = serde_json::from_value(verified.claims.clone()).map_err(|e| {
         ApiError::unprocessable("MALFORMED_RESULT", format!("the result's claims: {e}"))
     })?;
@@ -429,7 +428,7 @@ pub async fn post_result(
             "a result's `status` is complete or canceled",
         ));
     }
-    let signed_with_test_key = test_kids.contains(&verified.kid);
+    let signed_with_test_key = kiosk.test_kids.contains(&verified.kid);
     if signed_with_test_key != payload.test {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -508,14 +507,20 @@ async fn store_result(
     // kept short). What changes in between is caught inside it: the session update requires
     // `processing`, and the keys of `sessions` and `results` are unique; either failing sends
     // this post round again, to be answered from what is then stored.
-    if let Some(prev) =
-        sqlx::query("SELECT session_id, kiosk_id, payload_sha256 FROM results WHERE jti = $1")
-            .bind(&p.jti)
-            .fetch_optional(state.db.pool())
-            .await?
-    {
-        let same = prev.try_get::<String, _>("payload_sha256")? == payload_sha
-            && prev.try_get::<String, _>("kiosk_id")? == kiosk.kiosk_id;
+    // One read for both: is this `jti` known, and the session (either may be absent).
+    let sql = format!(
+        "SELECT {COLS}, r.kiosk_id AS prev_kiosk, r.payload_sha256 AS prev_sha FROM (SELECT 1 AS one) o \
+         LEFT JOIN sessions ON sessions.id = $1 LEFT JOIN results r ON r.jti = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&p.sub)
+        .bind(&p.jti)
+        .fetch_one(state.db.pool())
+        .await?;
+    if let Some(prev_sha) = row.try_get::<Option<String>, _>("prev_sha")? {
+        let same = prev_sha == payload_sha
+            && row.try_get::<Option<String>, _>("prev_kiosk")?.as_deref()
+                == Some(kiosk.kiosk_id.as_str());
         if !same {
             return Err(ApiError::conflict(
                 "RESULT_CONFLICT",
@@ -532,13 +537,10 @@ async fn store_result(
             session: s.view(&state.cipher),
         });
     }
-    let sql = format!("SELECT {COLS} FROM sessions WHERE id = $1");
-    let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&p.sub)
-        .fetch_optional(state.db.pool())
-        .await?
-        .map(|r| SessionRow::from_row(&r))
-        .transpose()?;
+    let existing = match row.try_get::<Option<String>, _>("id")? {
+        Some(_) => Some(SessionRow::from_row(&row)?),
+        None => None,
+    };
     let report = report(p, &kiosk.kiosk_id).to_string();
     let sealed =
         super::sessions::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?;
