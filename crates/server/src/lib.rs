@@ -164,6 +164,8 @@ pub async fn start(parts: Parts) -> Result<RunningServer, String> {
         photo_slots: Semaphore::new(slots),
         metrics: metrics::Metrics::default(),
         public_url,
+        result_writer: (parts.db.backend() == Backend::Sqlite)
+            .then(|| api::result_write::GroupCommit::start(parts.db.clone())),
         db: parts.db,
         clock: parts.clock,
         cipher: parts.cipher,

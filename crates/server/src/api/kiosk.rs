@@ -14,6 +14,7 @@ use sqlx::Row as _;
 
 use super::auth::Kiosk;
 use super::kiosks::{check_keys, upsert_keys};
+use super::result_write::ResultWrite;
 use super::sessions::{COLS, SessionRow, digit_hash, load, photo_context};
 use super::types::{
     ClaimRequest, ClaimedSession, JwksView, KioskKeys, ReferenceImage, ResultAccepted,
@@ -453,8 +454,12 @@ pub async fn post_result(
     Err(ApiError::internal("a result kept conflicting with itself"))
 }
 
-enum Retry {
+/// Why a result was not stored: try the whole post again (something changed under it), or
+/// answer this error.
+pub(crate) enum Retry {
+    /// Read again and decide again.
     Again,
+    /// The answer.
     Fail(ApiError),
 }
 
@@ -541,203 +546,126 @@ async fn store_result(
         Some(_) => Some(SessionRow::from_row(&row)?),
         None => None,
     };
-    let report = report(p, &kiosk.kiosk_id).to_string();
-    let sealed =
-        super::sessions::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?;
-    let cancel_reason = (p.status == "canceled").then_some("kioskCanceled");
+    // Everything that can refuse the result is checked before the write.
+    match &existing {
+        None if !p.walk_in => return Err(expired_or_not_found("does not exist").into()),
+        None => {}
+        Some(s) => check_session(s, kiosk, p)?,
+    }
     let verified = p.is_verified && p.status == "complete";
-    let retention = (state.config.photo_retention_s * 1000) as i64;
-    let mut tx = state.db.begin().await?;
-    // The session as it is after this transaction (answered without reading it again).
-    let after = match existing {
+    let write = ResultWrite {
+        sub: p.sub.clone(),
+        tenant_id: kiosk.tenant_id.clone(),
+        kiosk_id: kiosk.kiosk_id.clone(),
+        jti: p.jti.clone(),
+        status: p.status.clone(),
+        test: p.test,
+        reference_sha256: p.reference.sha256.clone(),
+        started_at: p.started_at as i64,
+        sealed: super::sessions::seal_result(&state.cipher, &p.sub, jws)
+            .map_err(ApiError::internal)?,
+        report: report(p, &kiosk.kiosk_id).to_string(),
+        cancel_reason: (p.status == "canceled").then_some("kioskCanceled"),
+        payload_sha256: payload_sha.to_owned(),
+        now,
+        retention_ms: (state.config.photo_retention_s * 1000) as i64,
+        make_identity: verified && state.config.keep_identity_references,
+        existing,
+    };
+    let after = match &state.result_writer {
+        // SQLite: results from many kiosks share one transaction (one durable commit).
+        Some(writer) => writer.submit(write).await?,
         None => {
-            if !p.walk_in {
-                return Err(expired_or_not_found("does not exist").into());
-            }
-            sqlx::query(
-                "INSERT INTO sessions (id, tenant_id, test, status, walk_in, metadata, settings, photo_sha256, \
-                 claimed_by, claimed_at, result_jti, result_jws, report, cancel_reason, created_at, expires_at, \
-                 updated_at, ended_at) VALUES ($1, $2, $3, $4, 1, '{}', '{}', $5, $6, $7, $8, $9, $10, $11, $7, $7, $12, $12)",
-            )
-            .bind(&p.sub)
-            .bind(&kiosk.tenant_id)
-            .bind(i64::from(p.test))
-            .bind(&p.status)
-            .bind(&p.reference.sha256)
-            .bind(&kiosk.kiosk_id)
-            .bind(p.started_at as i64)
-            .bind(&p.jti)
-            .bind(&sealed)
-            .bind(&report)
-            .bind(cancel_reason)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            SessionRow {
-                id: p.sub.clone(),
-                tenant_id: kiosk.tenant_id.clone(),
-                test: p.test,
-                status: p.status.clone(),
-                walk_in: true,
-                client_reference_id: None,
-                metadata: "{}".to_owned(),
-                settings: "{}".to_owned(),
-                identity_id: None,
-                photo_sha256: Some(p.reference.sha256.clone()),
-                secret_hash: None,
-                secret_expires_at: None,
-                claimed_by: Some(kiosk.kiosk_id.clone()),
-                claimed_at: Some(p.started_at as i64),
-                result_jti: Some(p.jti.clone()),
-                result_sealed: Some(sealed.clone()),
-                report: Some(report.clone()),
-                cancel_reason: cancel_reason.map(str::to_owned),
-                created_at: p.started_at as i64,
-                expires_at: p.started_at as i64,
-                ended_at: Some(now),
-            }
-        }
-        Some(s) => {
-            if s.tenant_id != kiosk.tenant_id {
-                return Err(expired_or_not_found("does not exist").into());
-            }
-            if s.result_jti.as_deref() == Some(p.jti.as_str()) {
-                // This very result landed between the two reads above: answer it as the
-                // duplicate it is.
-                return Err(Retry::Again);
-            }
-            if s.ended() || s.walk_in {
-                return Err(if s.result_jti.is_some() || s.walk_in {
-                    ApiError::conflict("RESULT_CONFLICT", "the session already has another result")
-                } else {
-                    ApiError::conflict(
-                        "SESSION_ENDED",
-                        format!(
-                            "the session was {} ({}) before this result arrived",
-                            s.status,
-                            s.cancel_reason.as_deref().unwrap_or("ended")
-                        ),
-                    )
-                }
-                .into());
-            }
-            if s.claimed_by.as_deref() != Some(kiosk.kiosk_id.as_str()) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "SESSION_NOT_CLAIMED",
-                    "this kiosk did not claim the session",
-                )
-                .into());
-            }
-            if s.test != p.test {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "TEST_MODE_MISMATCH",
-                    if s.test {
-                        "a test session takes only test results"
-                    } else {
-                        "a live session never accepts a test result"
-                    },
-                )
-                .into());
-            }
-            if p.walk_in {
-                return Err(ApiError::unprocessable(
-                    "RESULT_MISMATCH",
-                    "a walk-in result for an API session",
-                )
-                .into());
-            }
-            let settings: Value = serde_json::from_str(&s.settings).unwrap_or(Value::Null);
-            let want_nonce = settings.get("nonce").and_then(Value::as_str);
-            if want_nonce.is_some() && want_nonce != p.nonce.as_deref() {
-                return Err(ApiError::unprocessable(
-                    "RESULT_MISMATCH",
-                    "the result does not echo the session's nonce",
-                )
-                .into());
-            }
-            if s.photo_sha256.as_deref() != Some(p.reference.sha256.as_str()) {
-                return Err(ApiError::unprocessable(
-                    "RESULT_MISMATCH",
-                    "the result was matched against another reference photo",
-                )
-                .into());
-            }
-            if p.finished_at as i64 > s.expires_at + 60_000 {
-                return Err(ApiError::unprocessable(
-                    "RESULT_MISMATCH",
-                    "the result was finished after the session expired",
-                )
-                .into());
-            }
-            let res = sqlx::query(
-                "UPDATE sessions SET status = $1, result_jti = $2, result_jws = $3, report = $4, cancel_reason = $5, \
-                 ended_at = $6, updated_at = $6, secret_hash = NULL, secret_expires_at = NULL, digit_hash = NULL, \
-                 digit_expires_at = NULL, \
-                 photo_delete_at = CASE WHEN photo_delete_at IS NULL OR photo_delete_at > $7 THEN $7 ELSE photo_delete_at END \
-                 WHERE id = $8 AND status = 'processing'",
-            )
-            .bind(&p.status)
-            .bind(&p.jti)
-            .bind(&sealed)
-            .bind(&report)
-            .bind(cancel_reason)
-            .bind(now)
-            .bind(now + retention)
-            .bind(&s.id)
-            .execute(&mut *tx)
-            .await?;
-            if res.rows_affected() == 0 {
-                return Err(Retry::Again);
-            }
-            if verified && s.identity_id.is_none() && state.config.keep_identity_references {
-                // The verified face's ID photo becomes the identity's reference.
-                sqlx::query(
-                    "INSERT INTO identities (id, tenant_id, test, photo, photo_sha256, created_at) \
-                     SELECT id, tenant_id, test, photo, photo_sha256, $1 FROM sessions WHERE id = $2 AND photo IS NOT NULL",
-                )
-                .bind(now)
-                .bind(&s.id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            SessionRow {
-                status: p.status.clone(),
-                result_jti: Some(p.jti.clone()),
-                result_sealed: Some(sealed.clone()),
-                report: Some(report.clone()),
-                cancel_reason: cancel_reason.map(str::to_owned),
-                ended_at: Some(now),
-                secret_hash: None,
-                secret_expires_at: None,
-                ..s
-            }
+            let mut tx = state.db.begin().await?;
+            let after = super::result_write::apply(&mut tx, &write).await?;
+            tx.commit().await?;
+            after
         }
     };
-    sqlx::query(
-        "INSERT INTO results (jti, session_id, kiosk_id, payload_sha256, received_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&p.jti)
-    .bind(&p.sub)
-    .bind(&kiosk.kiosk_id)
-    .bind(payload_sha)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if retention == 0 && !p.walk_in {
-        sqlx::query("UPDATE sessions SET photo = NULL, photo_delete_at = NULL WHERE id = $1")
-            .bind(&p.sub)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
     tracing::info!(session = %p.sub, kiosk = %kiosk.kiosk_id, status = %p.status, walk_in = p.walk_in, "result accepted");
     Ok(ResultAccepted {
         jti: p.jti.clone(),
         duplicate: false,
         session: after.view(&state.cipher),
     })
+}
+
+/// Whether a result may end this API session.
+fn check_session(s: &SessionRow, kiosk: &Kiosk, p: &ResultPayload) -> Result<(), Retry> {
+    if s.tenant_id != kiosk.tenant_id {
+        return Err(expired_or_not_found("does not exist").into());
+    }
+    if s.result_jti.as_deref() == Some(p.jti.as_str()) {
+        // This very result landed between the two reads above: answer it as the duplicate it
+        // is.
+        return Err(Retry::Again);
+    }
+    if s.ended() || s.walk_in {
+        return Err(if s.result_jti.is_some() || s.walk_in {
+            ApiError::conflict("RESULT_CONFLICT", "the session already has another result")
+        } else {
+            ApiError::conflict(
+                "SESSION_ENDED",
+                format!(
+                    "the session was {} ({}) before this result arrived",
+                    s.status,
+                    s.cancel_reason.as_deref().unwrap_or("ended")
+                ),
+            )
+        }
+        .into());
+    }
+    if s.claimed_by.as_deref() != Some(kiosk.kiosk_id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "SESSION_NOT_CLAIMED",
+            "this kiosk did not claim the session",
+        )
+        .into());
+    }
+    if s.test != p.test {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "TEST_MODE_MISMATCH",
+            if s.test {
+                "a test session takes only test results"
+            } else {
+                "a live session never accepts a test result"
+            },
+        )
+        .into());
+    }
+    if p.walk_in {
+        return Err(ApiError::unprocessable(
+            "RESULT_MISMATCH",
+            "a walk-in result for an API session",
+        )
+        .into());
+    }
+    let settings: Value = serde_json::from_str(&s.settings).unwrap_or(Value::Null);
+    let want_nonce = settings.get("nonce").and_then(Value::as_str);
+    if want_nonce.is_some() && want_nonce != p.nonce.as_deref() {
+        return Err(ApiError::unprocessable(
+            "RESULT_MISMATCH",
+            "the result does not echo the session's nonce",
+        )
+        .into());
+    }
+    if s.photo_sha256.as_deref() != Some(p.reference.sha256.as_str()) {
+        return Err(ApiError::unprocessable(
+            "RESULT_MISMATCH",
+            "the result was matched against another reference photo",
+        )
+        .into());
+    }
+    if p.finished_at as i64 > s.expires_at + 60_000 {
+        return Err(ApiError::unprocessable(
+            "RESULT_MISMATCH",
+            "the result was finished after the session expired",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Receives a batch of trace events (idempotent per batch id).

@@ -6,6 +6,7 @@ mod identities;
 mod kiosk;
 mod kiosks;
 mod ops;
+pub mod result_write;
 pub(crate) mod sessions;
 pub mod types;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Base of `clientSecret.url`.
     pub public_url: String,
+    /// The group-commit writer of results (SQLite; None on PostgreSQL).
+    pub result_writer: Option<result_write::GroupCommit>,
 }
 
 /// Shared state.
