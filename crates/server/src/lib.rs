@@ -18,6 +18,7 @@ pub mod error;
 pub mod metrics;
 pub mod photo;
 pub mod ratelimit;
+pub mod state;
 pub mod sweep;
 
 use std::net::SocketAddr;
@@ -81,7 +82,7 @@ pub struct RunningServer {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     sweeper: JoinHandle<()>,
-    state: api::Shared,
+    state: state::Shared,
 }
 
 impl RunningServer {
@@ -96,7 +97,7 @@ impl RunningServer {
     }
 
     /// The shared state (tests: run a sweep now).
-    pub fn state(&self) -> &api::Shared {
+    pub fn state(&self) -> &state::Shared {
         &self.state
     }
 
@@ -152,7 +153,7 @@ pub async fn start(parts: Parts) -> Result<RunningServer, String> {
     } else {
         parts.config.photo_checks
     };
-    let state = Arc::new(api::AppState {
+    let state = Arc::new(state::AppState {
         key_limiter: ratelimit::RateLimiter::new(
             parts.config.rate_limit_per_s,
             parts.config.rate_limit_burst,

@@ -2,9 +2,9 @@
 //! canceled (`expired`), ID photos are deleted once their session ended or expired (after the
 //! configured audit retention), digit codes and access tokens when they expire.
 
-use crate::api::Shared;
-use crate::api::sessions::SessionRow;
+use crate::api::rows::SessionRow;
 use crate::error::ApiResult;
+use crate::state::Shared;
 
 /// Ends an active session (`requiresInput` or `processing`) as canceled with `reason`, if it is
 /// still in `from`; clears its secret and digit code; schedules (or does) its photo's deletion.

@@ -18,7 +18,7 @@ use facekiosk_session::{
 };
 use serde::Serialize;
 
-use crate::cmd::bench::Stat;
+use crate::cmd::stat::Stat;
 
 /// The session figures.
 #[derive(Debug, Serialize)]

@@ -13,6 +13,7 @@ pub mod models;
 pub mod runtime;
 pub mod serve;
 pub mod session;
+pub mod stat;
 pub mod verify;
 
 use facekiosk_face::engine::FaceEngine;

@@ -5,10 +5,10 @@ use axum::extract::FromRequestParts;
 use axum::http::{StatusCode, header, request::Parts};
 use sqlx::Row as _;
 
-use super::Shared;
 use super::types::TokenResponse;
 use crate::crypto::{hash_secret, token as new_token};
 use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
 
 /// Live API keys start with this.
 pub const LIVE_KEY_PREFIX: &str = "fk_live_";

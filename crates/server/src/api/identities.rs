@@ -6,10 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use sqlx::Row as _;
 
-use super::Shared;
 use super::auth::Integrator;
 use super::types::FaceAuthStatus;
 use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
 
 struct IdentityRow {
     has_photo: bool,
@@ -49,7 +49,7 @@ fn unknown(id: &str) -> ApiError {
         "IDENTITY_NOT_FOUND",
         format!(
             "no identity `{}` for this API key (an identity is a complete, verified session)",
-            super::sessions::clip(id, 80)
+            super::rows::clip(id, 80)
         ),
     )
 }

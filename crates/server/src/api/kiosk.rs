@@ -13,18 +13,19 @@ use serde_json::{Value, json};
 use sqlx::Row as _;
 
 use super::auth::Kiosk;
+use super::extract::JsonBody;
 use super::kiosks::{check_keys, upsert_keys};
-use super::result_write::ResultWrite;
-use super::sessions::{COLS, SessionRow, digit_hash, load, photo_context};
+use super::result_write::{ResultWrite, Retry};
+use super::rows::{COLS, SessionRow, digit_hash, photo_context};
+use super::sessions::load;
 use super::types::{
     ClaimRequest, ClaimedSession, JwksView, KioskKeys, ReferenceImage, ResultAccepted,
     ResultUpload, TraceBatch, TracesAccepted,
 };
-use super::{JsonBody, Shared};
 use crate::crypto::{secret_matches, sha256_hex};
-use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult};
 use crate::photo::sniff_type;
+use crate::state::Shared;
 
 fn expired_or_not_found(what: &str) -> ApiError {
     ApiError::new(
@@ -198,7 +199,7 @@ async fn claim_by_digits(state: &Shared, kiosk: &Kiosk, code: &str) -> ApiResult
         ));
     }
     let well_formed =
-        code.len() == super::sessions::DIGIT_CODE_LEN && code.bytes().all(|b| b.is_ascii_digit());
+        code.len() == super::rows::DIGIT_CODE_LEN && code.bytes().all(|b| b.is_ascii_digit());
     let found = if well_formed {
         let sql = format!(
             "SELECT {COLS} FROM sessions WHERE digit_hash = $1 AND digit_expires_at > $2 AND status = 'requiresInput'"
@@ -273,7 +274,7 @@ fn verify_error(e: VerifyError) -> ApiError {
             "UNKNOWN_KEY",
             format!(
                 "key `{}` is not registered for this kiosk (send rotated keys to POST /v1/kiosk/keys)",
-                super::sessions::clip(&kid, 80)
+                super::rows::clip(&kid, 80)
             ),
         ),
         VerifyError::BadSignature(_) => ApiError::new(
@@ -286,7 +287,7 @@ fn verify_error(e: VerifyError) -> ApiError {
             "INVALID_SIGNATURE",
             format!(
                 "results are signed with EdDSA, not {}",
-                super::sessions::clip(&a, 20)
+                super::rows::clip(&a, 20)
             ),
         ),
         VerifyError::Issuer { .. } => ApiError::new(
@@ -454,31 +455,6 @@ pub async fn post_result(
     Err(ApiError::internal("a result kept conflicting with itself"))
 }
 
-/// Why a result was not stored: try the whole post again (something changed under it), or
-/// answer this error.
-pub(crate) enum Retry {
-    /// Read again and decide again.
-    Again,
-    /// The answer.
-    Fail(ApiError),
-}
-
-impl From<ApiError> for Retry {
-    fn from(e: ApiError) -> Self {
-        Retry::Fail(e)
-    }
-}
-
-impl From<sqlx::Error> for Retry {
-    fn from(e: sqlx::Error) -> Self {
-        if is_unique_violation(&e) {
-            Retry::Again
-        } else {
-            Retry::Fail(e.into())
-        }
-    }
-}
-
 /// The report (the JWS itself is stored sealed and added when the session is read).
 fn report(p: &ResultPayload, kiosk_id: &str) -> Value {
     json!({
@@ -562,8 +538,7 @@ async fn store_result(
         test: p.test,
         reference_sha256: p.reference.sha256.clone(),
         started_at: p.started_at as i64,
-        sealed: super::sessions::seal_result(&state.cipher, &p.sub, jws)
-            .map_err(ApiError::internal)?,
+        sealed: super::rows::seal_result(&state.cipher, &p.sub, jws).map_err(ApiError::internal)?,
         report: report(p, &kiosk.kiosk_id).to_string(),
         cancel_reason: (p.status == "canceled").then_some("kioskCanceled"),
         payload_sha256: payload_sha.to_owned(),

@@ -11,14 +11,15 @@ use sqlx::Row as _;
 use utoipa::IntoParams;
 
 use super::auth::{Integrator, KIOSK_PREFIX};
+use super::extract::JsonBody;
 use super::types::{
     CreateEnrolment, EnrolmentToken, JwkView, JwksView, KioskCredential, KioskList, KioskView,
     RegisterKiosk,
 };
-use super::{JsonBody, Shared};
 use crate::crypto::{hash_secret, token};
 use crate::db::{Tx, is_unique_violation};
 use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
 
 /// Makes a single-use enrolment token for a new kiosk of the caller's tenant.
 #[utoipa::path(
@@ -206,7 +207,7 @@ pub(crate) fn check_keys(kiosk_id: &str, keys: &JwksView, what: &str) -> ApiResu
         if k.kty != "OKP" || k.crv != "Ed25519" {
             return Err(ApiError::invalid(format!(
                 "`{what}`: key `{}` is not an Ed25519 (OKP) key",
-                super::sessions::clip(&k.kid, 80)
+                super::rows::clip(&k.kid, 80)
             )));
         }
         let belongs = k.kid == kiosk_id
@@ -216,7 +217,7 @@ pub(crate) fn check_keys(kiosk_id: &str, keys: &JwksView, what: &str) -> ApiResu
         if !belongs {
             return Err(ApiError::invalid(format!(
                 "`{what}`: key id `{}` must be the kiosk id or start with `{kiosk_id}.`",
-                super::sessions::clip(&k.kid, 80)
+                super::rows::clip(&k.kid, 80)
             )));
         }
         match URL_SAFE_NO_PAD.decode(k.x.trim_end_matches('=')) {

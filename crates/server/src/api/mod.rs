@@ -7,69 +7,27 @@ mod kiosk;
 mod kiosks;
 mod ops;
 pub mod result_write;
+pub(crate) mod rows;
 pub(crate) mod sessions;
 pub mod types;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tracing::Instrument as _;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::clock::Clock;
-use crate::config::ServerConfig;
-use crate::crypto::PhotoCipher;
-use crate::db::Db;
 use crate::error::ApiError;
-use crate::metrics::Metrics;
-use crate::photo::PhotoCheck;
-use crate::ratelimit::RateLimiter;
 
 pub use extract::JsonBody;
 
-/// Everything a handler needs.
-pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// The clock.
-    pub clock: Arc<dyn Clock>,
-    /// Photo encryption.
-    pub cipher: PhotoCipher,
-    /// The configuration.
-    pub config: ServerConfig,
-    /// The ID-photo check.
-    pub photos: Arc<dyn PhotoCheck>,
-    /// Face checks that may run at once.
-    pub photo_slots: Semaphore,
-    /// Per API key.
-    pub key_limiter: RateLimiter,
-    /// Per kiosk.
-    pub kiosk_limiter: RateLimiter,
-    /// Request metrics.
-    pub metrics: Metrics,
-    /// Base of `clientSecret.url`.
-    pub public_url: String,
-    /// The group-commit writer of results (SQLite; None on PostgreSQL).
-    pub result_writer: Option<result_write::GroupCommit>,
-}
-
-/// Shared state.
-pub type Shared = Arc<AppState>;
-
-impl AppState {
-    /// Unix ms now.
-    pub fn now_ms(&self) -> u64 {
-        self.clock.now_ms()
-    }
-}
+pub use crate::state::{AppState, Shared};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -6,8 +6,8 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
-use super::Shared;
 use crate::error::{ApiError, ApiResult};
+use crate::state::Shared;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]

@@ -12,9 +12,9 @@ use sqlx::AnyConnection;
 use sqlx::Executor as _;
 use tokio::sync::{mpsc, oneshot};
 
-use super::kiosk::Retry;
-use super::sessions::SessionRow;
+use super::rows::SessionRow;
 use crate::db::Db;
+use crate::db::is_unique_violation;
 use crate::error::ApiError;
 
 /// The most results committed in one transaction.
@@ -243,5 +243,30 @@ async fn commit_batch(db: &Db, batch: &[Job]) -> Vec<Result<SessionRow, Retry>> 
     match tx.commit().await {
         Ok(()) => answers,
         Err(e) => fail_all(e),
+    }
+}
+
+/// Why a result was not stored: try the whole post again (something changed under it), or
+/// answer this error.
+pub(crate) enum Retry {
+    /// Read again and decide again.
+    Again,
+    /// The answer.
+    Fail(ApiError),
+}
+
+impl From<ApiError> for Retry {
+    fn from(e: ApiError) -> Self {
+        Retry::Fail(e)
+    }
+}
+
+impl From<sqlx::Error> for Retry {
+    fn from(e: sqlx::Error) -> Self {
+        if is_unique_violation(&e) {
+            Retry::Again
+        } else {
+            Retry::Fail(e.into())
+        }
     }
 }
