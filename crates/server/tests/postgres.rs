@@ -33,4 +33,5 @@ on_postgres!(
     openapi_matches_the_routes,
     limits_timeouts_and_shutdown,
     concurrent_posts,
+    limits_hold_under_concurrency,
 );

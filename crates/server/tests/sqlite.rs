@@ -30,4 +30,5 @@ on_sqlite!(
     openapi_matches_the_routes,
     limits_timeouts_and_shutdown,
     concurrent_posts,
+    limits_hold_under_concurrency,
 );

@@ -100,13 +100,16 @@ pub async fn claim(
     }
     match row.status.as_str() {
         "requiresInput" => {
+            // The secret is checked again in the claiming statement: one replaced by a refresh
+            // since it was read claims nothing.
             let res = sqlx::query(
                 "UPDATE sessions SET status = 'processing', claimed_by = $1, claimed_at = $2, updated_at = $2 \
-                 WHERE id = $3 AND status = 'requiresInput'",
+                 WHERE id = $3 AND status = 'requiresInput' AND secret_hash = $4 AND secret_expires_at > $2",
             )
             .bind(&kiosk.kiosk_id)
             .bind(now)
             .bind(&row.id)
+            .bind(row.secret_hash.as_deref().unwrap_or(""))
             .execute(state.db.write().await.pool())
             .await?;
             if res.rows_affected() == 0 {
@@ -114,6 +117,13 @@ pub async fn claim(
                 let s = load(&state, &row.id, &kiosk.tenant_id, None)
                     .await?
                     .ok_or_else(|| expired_or_not_found("does not exist"))?;
+                if s.status == "requiresInput" {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "INVALID_CLIENT_SECRET",
+                        "the client secret was replaced by a refresh",
+                    ));
+                }
                 if s.claimed_by.as_deref() != Some(kiosk.kiosk_id.as_str()) {
                     return Err(already_claimed());
                 }
@@ -126,17 +136,28 @@ pub async fn claim(
         return Err(expired_or_not_found("expired"));
     }
     let (sealed, context) = match &row.identity_id {
+        // Read only while the session is open and this kiosk's: a cancel or result landing
+        // since the checks above leaves nothing to read.
         None => (
-            sqlx::query("SELECT photo FROM sessions WHERE id = $1")
-                .bind(&row.id)
-                .fetch_one(state.db.pool())
-                .await?
-                .try_get::<Option<Vec<u8>>, _>("photo")?,
+            sqlx::query(
+                "SELECT photo FROM sessions WHERE id = $1 AND status = 'processing' AND claimed_by = $2",
+            )
+            .bind(&row.id)
+            .bind(&kiosk.kiosk_id)
+            .fetch_optional(state.db.pool())
+            .await?
+            .map(|r| r.try_get::<Option<Vec<u8>>, _>("photo"))
+            .transpose()?
+            .flatten(),
             photo_context(&row.id),
         ),
         Some(identity) => (
-            sqlx::query("SELECT photo FROM identities WHERE id = $1 AND deleted_at IS NULL")
-                .bind(identity)
+            sqlx::query(
+                "SELECT i.photo FROM identities i JOIN sessions s ON s.identity_id = i.id \
+                 WHERE s.id = $1 AND s.status = 'processing' AND s.claimed_by = $2 AND i.deleted_at IS NULL",
+            )
+                .bind(&row.id)
+                .bind(&kiosk.kiosk_id)
                 .fetch_optional(state.db.pool())
                 .await?
                 .map(|r| r.try_get::<Option<Vec<u8>>, _>("photo"))
@@ -185,13 +206,25 @@ async fn claim_by_digits(state: &Shared, kiosk: &Kiosk, code: &str) -> ApiResult
     let now = state.now_ms() as i64;
     let window = (state.config.digit_code_window_s * 1000) as i64;
     let limit = i64::from(state.config.digit_code_attempts);
-    let k = sqlx::query("SELECT digit_failures, digit_window_start FROM kiosks WHERE id = $1")
-        .bind(&kiosk.kiosk_id)
-        .fetch_one(state.db.pool())
-        .await?;
-    let failures: i64 = k.try_get("digit_failures")?;
-    let start: i64 = k.try_get("digit_window_start")?;
-    if now - start < window && failures >= limit {
+    // Count the attempt first, in one statement that succeeds only while the window's attempts
+    // are not used up: guesses sent at once cannot all read the count before it grows.
+    let counted = sqlx::query(
+        "UPDATE kiosks SET digit_failures = CASE WHEN $1 - digit_window_start >= $2 THEN 1 ELSE digit_failures + 1 END, \
+         digit_window_start = CASE WHEN $1 - digit_window_start >= $2 THEN $1 ELSE digit_window_start END \
+         WHERE id = $3 AND ($1 - digit_window_start >= $2 OR digit_failures < $4)",
+    )
+    .bind(now)
+    .bind(window)
+    .bind(&kiosk.kiosk_id)
+    .bind(limit)
+    .execute(state.db.write().await.pool())
+    .await?;
+    if counted.rows_affected() == 0 {
+        let start: i64 = sqlx::query("SELECT digit_window_start FROM kiosks WHERE id = $1")
+            .bind(&kiosk.kiosk_id)
+            .fetch_one(state.db.pool())
+            .await?
+            .try_get("digit_window_start")?;
         let wait = ((start + window - now) / 1000).max(1) as u64;
         return Err(ApiError::rate_limited(
             "too many wrong digit codes from this kiosk; wait, or use the QR code",
@@ -200,41 +233,37 @@ async fn claim_by_digits(state: &Shared, kiosk: &Kiosk, code: &str) -> ApiResult
     }
     let well_formed =
         code.len() == super::rows::DIGIT_CODE_LEN && code.bytes().all(|b| b.is_ascii_digit());
-    let found = if well_formed {
-        let sql = format!(
-            "SELECT {COLS} FROM sessions WHERE digit_hash = $1 AND digit_expires_at > $2 AND status = 'requiresInput'"
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(digit_hash(&kiosk.tenant_id, code))
-            .bind(now)
-            .fetch_optional(state.db.pool())
-            .await?
-    } else {
-        None
-    };
-    let Some(found) = found else {
-        // Count the failure (a new window when the last one is over).
-        sqlx::query(
-            "UPDATE kiosks SET digit_failures = CASE WHEN $1 - digit_window_start >= $2 THEN 1 ELSE digit_failures + 1 END, \
-             digit_window_start = CASE WHEN $1 - digit_window_start >= $2 THEN $1 ELSE digit_window_start END WHERE id = $3",
+    if well_formed {
+        // Find, spend and claim in one statement: a code claims once, and a code replaced by a
+        // refresh in the meantime claims nothing.
+        let claimed = sqlx::query(
+            "UPDATE sessions SET status = 'processing', claimed_by = $1, claimed_at = $2, updated_at = $2, \
+             digit_hash = NULL, digit_expires_at = NULL \
+             WHERE digit_hash = $3 AND digit_expires_at > $2 AND status = 'requiresInput' RETURNING id",
         )
-        .bind(now)
-        .bind(window)
         .bind(&kiosk.kiosk_id)
-        .execute(state.db.write().await.pool())
+        .bind(now)
+        .bind(digit_hash(&kiosk.tenant_id, code))
+        .fetch_optional(state.db.write().await.pool())
         .await?;
-        return Err(ApiError::not_found(
-            "INVALID_DIGIT_STRING",
-            "no session waits for this code (wrong, used or expired)",
-        ));
-    };
-    let s = SessionRow::from_row(&found)?;
-    // Single use: the code is gone once a kiosk has claimed with it.
-    sqlx::query("UPDATE sessions SET digit_hash = NULL, digit_expires_at = NULL WHERE id = $1")
-        .bind(&s.id)
-        .execute(state.db.write().await.pool())
-        .await?;
-    Ok(s)
+        if let Some(row) = claimed {
+            let id: String = row.try_get("id")?;
+            // A right code is not a guess: give the attempt back.
+            sqlx::query(
+                "UPDATE kiosks SET digit_failures = digit_failures - 1 WHERE id = $1 AND digit_failures > 0",
+            )
+            .bind(&kiosk.kiosk_id)
+            .execute(state.db.write().await.pool())
+            .await?;
+            return load(state, &id, &kiosk.tenant_id, None)
+                .await?
+                .ok_or_else(|| expired_or_not_found("does not exist"));
+        }
+    }
+    Err(ApiError::not_found(
+        "INVALID_DIGIT_STRING",
+        "no session waits for this code (wrong, used or expired)",
+    ))
 }
 
 /// What the API reads from a result's payload (docs/RESULT.md has every claim).
@@ -424,6 +453,20 @@ pub async fn post_result(
             "`jti`, `sub` and `sessionId` must be present, ≤ 128 characters, and `sub` = `sessionId`",
         ));
     }
+    // Times a database can hold, in order, and not in the future.
+    let latest_ms = state
+        .now_ms()
+        .saturating_add(facekiosk_identity::MAX_CLOCK_SKEW_S * 1000);
+    let sane = |t: u64| t > 0 && t <= latest_ms && i64::try_from(t).is_ok();
+    if !(sane(payload.started_at)
+        && sane(payload.finished_at)
+        && payload.started_at <= payload.finished_at)
+    {
+        return Err(ApiError::unprocessable(
+            "MALFORMED_RESULT",
+            "`startedAt` and `finishedAt` must be unix ms, in order, and not in the future",
+        ));
+    }
     if !["complete", "canceled"].contains(&payload.status.as_str()) {
         return Err(ApiError::unprocessable(
             "MALFORMED_RESULT",
@@ -491,11 +534,12 @@ async fn store_result(
     // One read for both: is this `jti` known, and the session (either may be absent).
     let sql = format!(
         "SELECT {COLS}, r.kiosk_id AS prev_kiosk, r.payload_sha256 AS prev_sha FROM (SELECT 1 AS one) o \
-         LEFT JOIN sessions ON sessions.id = $1 LEFT JOIN results r ON r.jti = $2"
+         LEFT JOIN sessions ON sessions.id = $1 LEFT JOIN results r ON r.kiosk_id = $3 AND r.jti = $2"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&p.sub)
         .bind(&p.jti)
+        .bind(&kiosk.kiosk_id)
         .fetch_one(state.db.pool())
         .await?;
     if let Some(prev_sha) = row.try_get::<Option<String>, _>("prev_sha")? {
@@ -701,14 +745,35 @@ pub async fn post_traces(
     request_body = KioskKeys,
     responses(
         (status = 200, body = JwksView, description = "The kiosk's live keys now"),
+        (status = 400, body = crate::error::ErrorBody, description = "`INVALID_REQUEST`"),
+        (status = 401, body = crate::error::ErrorBody, description = "`INVALID_SIGNATURE`, `UNKNOWN_KEY`, `KEY_NOT_VALID`: the proof is not signed by a registered, valid live key"),
         (status = 409, body = crate::error::ErrorBody, description = "`KEY_CONFLICT`"),
     )
 )]
 pub async fn update_keys(
     State(state): State<Shared>,
     kiosk: Kiosk,
-    JsonBody(req): JsonBody<KioskKeys>,
+    JsonBody(body): JsonBody<KioskKeys>,
 ) -> ApiResult<Json<JwksView>> {
+    // Only the kiosk's live keys vouch for new keys (a test key never does).
+    let live = Jwks {
+        keys: kiosk
+            .keys
+            .keys
+            .iter()
+            .filter(|k| !kiosk.test_kids.contains(&k.kid))
+            .cloned()
+            .collect(),
+    };
+    let verified = facekiosk_identity::verify(&body.proof, &live, state.clock.now_s())
+        .map_err(verify_error)?;
+    let req: super::types::KeyUpdateClaims = serde_json::from_value(verified.claims)
+        .map_err(|e| ApiError::invalid(format!("the proof's claims: {e}")))?;
+    if req.iss != kiosk.kiosk_id || req.exp > req.iat + 600 {
+        return Err(ApiError::invalid(
+            "the proof must be issued by this kiosk and expire within 10 minutes",
+        ));
+    }
     check_keys(&kiosk.kiosk_id, &req.keys, "keys")?;
     check_keys(&kiosk.kiosk_id, &req.test_keys, "testKeys")?;
     let now = state.now_ms();

@@ -82,24 +82,29 @@ async fn keys_of(
     .await?;
     let mut keys = Vec::with_capacity(rows.len());
     for r in rows {
-        let mut exp = r.try_get::<Option<i64>, _>("exp")?.map(|v| v.max(0) as u64);
-        if let Some(d) = disabled_at {
-            // Results signed before the kiosk was disabled still verify; later ones do not.
-            let d = (d / 1000) as u64;
-            exp = Some(exp.map_or(d, |e| e.min(d)));
-        }
-        keys.push(JwkView {
-            kty: "OKP".to_owned(),
-            crv: "Ed25519".to_owned(),
-            x: r.try_get("x")?,
-            kid: r.try_get("kid")?,
-            alg: Some("EdDSA".to_owned()),
-            key_use: Some("sig".to_owned()),
-            nbf: r.try_get::<Option<i64>, _>("nbf")?.map(|v| v.max(0) as u64),
-            exp,
-        });
+        keys.push(jwk_view(&r, disabled_at)?);
     }
     Ok(JwksView { keys })
+}
+
+/// A key row as a JWK; a disabled kiosk's keys end when it was disabled (results signed before
+/// still verify, later ones do not).
+fn jwk_view(r: &sqlx::any::AnyRow, disabled_at: Option<i64>) -> Result<JwkView, sqlx::Error> {
+    let mut exp = r.try_get::<Option<i64>, _>("exp")?.map(|v| v.max(0) as u64);
+    if let Some(d) = disabled_at {
+        let d = (d / 1000) as u64;
+        exp = Some(exp.map_or(d, |e| e.min(d)));
+    }
+    Ok(JwkView {
+        kty: "OKP".to_owned(),
+        crv: "Ed25519".to_owned(),
+        x: r.try_get("x")?,
+        kid: r.try_get("kid")?,
+        alg: Some("EdDSA".to_owned()),
+        key_use: Some("sig".to_owned()),
+        nbf: r.try_get::<Option<i64>, _>("nbf")?.map(|v| v.max(0) as u64),
+        exp,
+    })
 }
 
 /// Lists the tenant's kiosks.
@@ -251,7 +256,7 @@ pub(crate) async fn upsert_keys(
     now_ms: u64,
 ) -> ApiResult<()> {
     for k in &keys.keys {
-        let existing = sqlx::query("SELECT kiosk_id, x, test FROM kiosk_keys WHERE kid = $1")
+        let existing = sqlx::query("SELECT kiosk_id, x, test, exp FROM kiosk_keys WHERE kid = $1")
             .bind(&k.kid)
             .fetch_optional(&mut **tx)
             .await?;
@@ -268,8 +273,14 @@ pub(crate) async fn upsert_keys(
                         format!("key `{}` is already registered with another value", k.kid),
                     ));
                 }
-                sqlx::query("UPDATE kiosk_keys SET nbf = $1, exp = $2 WHERE kid = $3")
-                    .bind(nbf)
+                // A known key's window may only close (a retirement), never widen or reopen.
+                let old_exp: Option<i64> = r.try_get("exp")?;
+                let exp = match (old_exp, exp) {
+                    (Some(o), Some(n)) => Some(o.min(n)),
+                    (Some(o), None) => Some(o),
+                    (None, n) => n,
+                };
+                sqlx::query("UPDATE kiosk_keys SET exp = $1 WHERE kid = $2")
                     .bind(exp)
                     .bind(&k.kid)
                     .execute(&mut **tx)
@@ -333,18 +344,24 @@ pub async fn register(
             "the enrolment token is unknown, used or expired: ask for a new one",
         )
     };
-    let t = sqlx::query(
-        "SELECT tenant_id, expires_at, used_at, name FROM enrolment_tokens WHERE token_hash = $1",
+    // Spend the token first, in one statement that succeeds once: two registrations racing
+    // with one token cannot both get through (on any database).
+    let spent = sqlx::query(
+        "UPDATE enrolment_tokens SET used_at = $1, kiosk_id = $2 \
+         WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1",
     )
+    .bind(now as i64)
+    .bind(&req.kiosk_id)
     .bind(hash_secret(&req.enrolment_token))
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(bad_token)?;
-    if t.try_get::<Option<i64>, _>("used_at")?.is_some()
-        || t.try_get::<i64, _>("expires_at")? <= now as i64
-    {
+    .execute(&mut *tx)
+    .await?;
+    if spent.rows_affected() != 1 {
         return Err(bad_token());
     }
+    let t = sqlx::query("SELECT tenant_id, name FROM enrolment_tokens WHERE token_hash = $1")
+        .bind(hash_secret(&req.enrolment_token))
+        .fetch_one(&mut *tx)
+        .await?;
     let tenant_id: String = t.try_get("tenant_id")?;
     // The kiosk's own name, else the one its tenant gave the token.
     let name = match &req.name {
@@ -373,14 +390,6 @@ pub async fn register(
     }
     upsert_keys(&mut tx, &req.kiosk_id, &req.keys, false, now).await?;
     upsert_keys(&mut tx, &req.kiosk_id, &req.test_keys, true, now).await?;
-    sqlx::query(
-        "UPDATE enrolment_tokens SET used_at = $1, kiosk_id = $2 WHERE token_hash = $3 AND used_at IS NULL",
-    )
-    .bind(now as i64)
-    .bind(&req.kiosk_id)
-    .bind(hash_secret(&req.enrolment_token))
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     tracing::info!(kiosk = %req.kiosk_id, "kiosk registered");
     Ok((
@@ -418,24 +427,18 @@ pub async fn jwks(
 ) -> ApiResult<Json<JwksView>> {
     let Query(q) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
     let test = q.test.unwrap_or(false);
-    let rows = match &q.kiosk {
-        Some(k) => {
-            sqlx::query("SELECT id, disabled_at FROM kiosks WHERE id = $1")
-                .bind(k)
-                .fetch_all(state.db.pool())
-                .await?
-        }
-        None => {
-            sqlx::query("SELECT id, disabled_at FROM kiosks ORDER BY id")
-                .fetch_all(state.db.pool())
-                .await?
-        }
-    };
-    let mut keys = Vec::new();
+    // One query for every kiosk's keys.
+    let rows = sqlx::query(
+        "SELECT kk.kid, kk.x, kk.nbf, kk.exp, k.disabled_at FROM kiosk_keys kk JOIN kiosks k ON k.id = kk.kiosk_id \
+         WHERE kk.test = $1 AND ($2 = '' OR k.id = $2) ORDER BY k.id, kk.created_at, kk.kid",
+    )
+    .bind(i64::from(test))
+    .bind(q.kiosk.as_deref().unwrap_or(""))
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut keys = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: String = r.try_get("id")?;
-        let disabled_at: Option<i64> = r.try_get("disabled_at")?;
-        keys.extend(keys_of(&state, &id, test, disabled_at).await?.keys);
+        keys.push(jwk_view(&r, r.try_get("disabled_at")?)?);
     }
     Ok(Json(JwksView { keys }))
 }

@@ -352,7 +352,8 @@ async fn new_secret(
         let digit_expires = (now + state.config.digit_code_ttl_s * 1000).min(expires);
         let res = sqlx::query(
             "UPDATE sessions SET secret_hash = $1, secret_created_at = $2, secret_expires_at = $3, \
-             digit_hash = $4, digit_expires_at = $5, updated_at = $2 WHERE id = $6",
+             digit_hash = $4, digit_expires_at = $5, updated_at = $2 \
+             WHERE id = $6 AND status IN ('requiresInput', 'processing')",
         )
         .bind(hash_secret(&secret))
         .bind(now as i64)
@@ -363,6 +364,12 @@ async fn new_secret(
         .execute(state.db.write().await.pool())
         .await;
         match res {
+            Ok(r) if r.rows_affected() == 0 => {
+                return Err(ApiError::conflict(
+                    "SESSION_ENDED",
+                    "the session ended; it takes no new secret",
+                ));
+            }
             Ok(_) => {
                 return Ok((
                     ClientSecret {

@@ -269,11 +269,28 @@ pub struct KioskCredential {
     pub credential: String,
 }
 
-/// `POST /v1/kiosk/keys`: the kiosk's keys after a rotation.
+/// `POST /v1/kiosk/keys`: the kiosk's keys after a rotation, signed by a key the server
+/// already knows (the credential alone does not add signing keys).
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KioskKeys {
-    /// Live keys (new ones are added, windows of known ones updated).
+    /// A compact JWS (EdDSA) by one of the kiosk's registered, currently valid live keys, whose
+    /// claims are `iss` (the kiosk id), `iat`, `exp` (at most 10 minutes later), `keys` (the
+    /// live key set) and `testKeys` (optional).
+    pub proof: String,
+}
+
+/// The claims of a key-update proof.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyUpdateClaims {
+    /// The kiosk id.
+    pub iss: String,
+    /// Issued, unix s.
+    pub iat: u64,
+    /// Expires, unix s.
+    pub exp: u64,
+    /// Live keys (new ones are added; known ones may only have their window closed).
     pub keys: JwksView,
     /// Test keys.
     #[serde(default)]

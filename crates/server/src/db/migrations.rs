@@ -129,11 +129,12 @@ CREATE INDEX sessions_expiry ON sessions (status, expires_at);
 CREATE INDEX sessions_photo_delete ON sessions (photo_delete_at);
 CREATE UNIQUE INDEX sessions_digit ON sessions (digit_hash);
 CREATE TABLE results (
-    jti TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL REFERENCES sessions(id),
     kiosk_id TEXT NOT NULL REFERENCES kiosks(id),
+    jti TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions(id),
     payload_sha256 TEXT NOT NULL,
-    received_at BIGINT NOT NULL
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (kiosk_id, jti)
 );
 CREATE TABLE trace_batches (
     kiosk_id TEXT NOT NULL REFERENCES kiosks(id),

@@ -993,11 +993,43 @@ pub async fn kiosks_traces_and_cancel(b: Backend) {
         .unwrap();
     let (st, body) = s.post_result(&kiosk, &rotated).await;
     assert_eq!((st, code(&body)), (401, "UNKNOWN_KEY"));
+    // The new key set must be signed by a key the server knows: the credential alone, or the
+    // new (unknown) key, adds nothing.
+    let now_s = s.clock.now_s_value();
+    let claims =
+        json!({ "iss": "kiosk-k", "iat": now_s, "exp": now_s + 300, "keys": identity.jwks() });
     let (st, body) = s
         .post_json(
             &kiosk.credential,
             "/v1/kiosk/keys",
             &json!({ "keys": identity.jwks() }),
+        )
+        .await;
+    assert_eq!((st, code(&body)), (400, "INVALID_REQUEST"), "{body}");
+    let self_signed = identity.signer().sign(&claims).unwrap();
+    let (st, body) = s
+        .post_json(
+            &kiosk.credential,
+            "/v1/kiosk/keys",
+            &json!({ "proof": self_signed }),
+        )
+        .await;
+    assert_eq!((st, code(&body)), (401, "UNKNOWN_KEY"), "{body}");
+    let by_test_key = kiosk.test.sign(&claims).unwrap();
+    let (st, _) = s
+        .post_json(
+            &kiosk.credential,
+            "/v1/kiosk/keys",
+            &json!({ "proof": by_test_key }),
+        )
+        .await;
+    assert_eq!(st, 401, "a test key vouches for nothing");
+    let proof = kiosk.live.sign(&claims).unwrap();
+    let (st, body) = s
+        .post_json(
+            &kiosk.credential,
+            "/v1/kiosk/keys",
+            &json!({ "proof": proof }),
         )
         .await;
     assert_eq!(st, 200, "{body}");
@@ -1381,4 +1413,59 @@ async fn post_all(s: &TestServer, credential: &str, results: Vec<String>) -> Vec
         out.push(t.await.unwrap());
     }
     out
+}
+
+/// Limits that must hold under concurrency: guesses sent at once still get 5 tries per window;
+/// one enrolment token registers one kiosk however many try at once.
+pub async fn limits_hold_under_concurrency(b: Backend) {
+    let s = TestServer::start(b).await;
+    let guesser = s.kiosk("kiosk-cg", 22).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let req = s
+            .http
+            .post(s.u("/v1/kiosk/sessions/claim"))
+            .bearer_auth(&guesser.credential)
+            .json(&json!({ "digitString": format!("{:06}", 900_000 + i) }));
+        tasks.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let tried = statuses.iter().filter(|&&st| st == 404).count();
+    let refused = statuses.iter().filter(|&&st| st == 429).count();
+    assert_eq!((tried, refused), (5, 15), "{statuses:?}");
+
+    let (_, t) = s.post_json(&s.live_key, "/v1/kiosks", &json!({})).await;
+    let token = t["enrolmentToken"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let id = format!("kiosk-race-{i}");
+        let keys = facekiosk_identity::KioskIdentity::from_seed(&id, [30 + i as u8; 32], 0).jwks();
+        let req = s
+            .http
+            .post(s.u("/v1/kiosks/register"))
+            .json(&json!({ "enrolmentToken": token, "kioskId": id, "keys": keys }));
+        tasks.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&st| st == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&st| st == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    s.stop().await;
 }
