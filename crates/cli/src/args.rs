@@ -195,7 +195,7 @@ pub struct BenchApiArgs {
     #[arg(long, default_value_t = 20)]
     pub pollers: usize,
     /// Results to post in all.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 20_000)]
     pub results: usize,
     /// Offered load, results per second over all kiosks (each kiosk posts on a fixed schedule;
     /// latency counts from the scheduled time, so a slow server cannot hide its queue).
