@@ -33,6 +33,7 @@
 mod errors;
 mod jwks;
 mod key;
+mod seal;
 mod store;
 mod test_key;
 mod verify;
@@ -40,6 +41,7 @@ mod verify;
 pub use errors::{IdentityError, VerifyError};
 pub use jwks::{Jwk, Jwks};
 pub use key::{KioskIdentity, KioskKey, ROTATION_GRACE_S, ResultSigner};
+pub use seal::Sealer;
 pub use store::KeyStore;
 pub use test_key::{TEST_JWKS_FILE, TestJwksFile, TestKey};
 pub use verify::{MAX_CLOCK_SKEW_S, Verified, verify};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use facekiosk_server::{EnginePhotoCheck, Parts, PhotoCipher, ServerConfig, SystemClock};
+use facekiosk_server::{EnginePhotoCheck, Parts, ServerConfig, SystemClock};
 
 use crate::args::{ApiKeyArgs, ApiKeyCommand, DatabaseArgs, KioskArgs, KioskCommand, ServeArgs};
 use crate::config::KioskConfig;
@@ -107,7 +107,7 @@ pub fn serve(config: &KioskConfig, a: &ServeArgs) -> anyhow::Result<Outcome> {
             .photo_key_file
             .clone()
             .unwrap_or_else(|| data_dir.join(facekiosk_server::PHOTO_KEY_FILE));
-        let (cipher, created) = PhotoCipher::load_or_create(&key_path).map_err(|e| anyhow::anyhow!(e))?;
+        let (cipher, created) = facekiosk_server::crypto::load_photo_key(&key_path).map_err(|e| anyhow::anyhow!(e))?;
         if created {
             eprintln!(
                 "facekiosk: created the photo key {} (back it up: without it stored ID photos cannot be read)",
