@@ -1,9 +1,20 @@
-//! # facekiosk-sync — the offline queue and the API client
+//! # facekiosk-sync — no verification is ever lost
 //!
-//! An SQLite outbox of signed results and trace events, written in the same transaction and
-//! drained to the verification API when the network allows, so a branch with a flaky network
-//! never loses a verification.
+//! The kiosk's **outbox** ([`Outbox`]): a SQLite file (WAL, `synchronous = FULL`, versioned
+//! migrations) where every finished session's signed result and its trace events are written
+//! in one transaction before the outcome is shown. Payloads are sealed at rest (a result may
+//! carry the audit image) with a key from the kiosk's key store, and emptied as soon as the
+//! API acknowledges them. Entries go pending → in flight → acknowledged (then purged) or dead
+//! (a permanent refusal, with the server's reason, for staff); nothing is dropped silently.
+//! [`backoff`] is the retry schedule the sync worker follows.
 //!
-//! **Never:** this crate never drops or rewrites a queued result before the API has
-//! acknowledged it, never decides a verification, and never logs a result's payload, an
-//! image or a client secret.
+//! **Never:** drops a result before the API acknowledged it; overwrites or recreates an outbox
+//! file it cannot read; writes a payload unsealed.
+
+pub mod backoff;
+mod outbox;
+
+pub use outbox::{
+    DueEntry, EntryInfo, EntryKind, EntryState, NewResult, Outbox, OutboxError, QueueStatus,
+    SEAL_KEY_FILE,
+};
