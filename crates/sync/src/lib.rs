@@ -12,9 +12,13 @@
 //! file it cannot read; writes a payload unsealed.
 
 pub mod backoff;
+pub mod client;
 mod outbox;
+pub mod worker;
 
+pub use client::{ApiClient, ClientError, Delivery};
 pub use outbox::{
     DueEntry, EntryInfo, EntryKind, EntryState, NewResult, Outbox, OutboxError, QueueStatus,
     SEAL_KEY_FILE,
 };
+pub use worker::{DrainReport, KeyPublisher, SystemEnv, WorkerEnv, drain_once};

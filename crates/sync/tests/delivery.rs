@@ -1,0 +1,249 @@
+//! Delivery against the real API on 127.0.0.1: results and traces delivered once, a server
+//! that is down, a result refused for good, a test key the API learns on the way.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::{Arc, OnceLock};
+
+use facekiosk_face::decode::DecodeLimits;
+use facekiosk_face::engine::{FaceConfig, FaceEngine};
+use facekiosk_face::runtime::RuntimeConfig;
+use facekiosk_identity::{Jwks, KioskIdentity, Sealer, TestKey};
+use facekiosk_server::{Db, EnginePhotoCheck, ManualClock, Parts, PhotoCipher, ServerConfig};
+use facekiosk_sync::{
+    ApiClient, EntryState, KeyPublisher, NewResult, Outbox, WorkerEnv, drain_once,
+};
+use serde_json::json;
+
+const T0: u64 = 1_780_272_000_000;
+
+struct Env {
+    now: i64,
+}
+
+impl WorkerEnv for Env {
+    fn now_ms(&mut self) -> i64 {
+        self.now
+    }
+    fn random(&mut self) -> u64 {
+        200
+    }
+}
+
+fn photos() -> Arc<EnginePhotoCheck> {
+    static CHECK: OnceLock<Arc<EnginePhotoCheck>> = OnceLock::new();
+    CHECK
+        .get_or_init(|| {
+            let runtime = RuntimeConfig {
+                intra_threads: 1,
+                ..RuntimeConfig::default()
+            };
+            let engine = FaceEngine::load(&runtime, &FaceConfig::default())
+                .expect("the face engine loads (run scripts/setup)");
+            Arc::new(EnginePhotoCheck::new(engine, DecodeLimits::default()))
+        })
+        .clone()
+}
+
+async fn server(db: &Db, listen: &str) -> facekiosk_server::RunningServer {
+    facekiosk_server::start(Parts {
+        config: ServerConfig {
+            listen: listen.to_owned(),
+            ..ServerConfig::default()
+        },
+        db: db.clone(),
+        clock: Arc::new(ManualClock::new(T0)),
+        cipher: PhotoCipher::new([3; 32]),
+        photos: photos(),
+    })
+    .await
+    .unwrap()
+}
+
+fn walk_in(
+    signer: &facekiosk_identity::ResultSigner,
+    kiosk: &str,
+    i: usize,
+    test: bool,
+) -> (String, String) {
+    let jti = format!("e0000000-0000-4000-8000-{i:012}");
+    let sid = format!("walkin-{i}");
+    let now = T0 / 1000;
+    let jws = signer
+        .sign(&json!({
+            "jti": jti, "iss": kiosk, "sub": sid, "sessionId": sid, "iat": now, "exp": now + 86_400,
+            "status": "complete", "isVerified": true, "test": test, "walkIn": true,
+            "match": { "level": 4, "minimumLevel": 3 }, "liveness": { "detected": true },
+            "attempts": [], "device": { "kiosk": kiosk }, "lang": "en",
+            "startedAt": T0 - 20_000, "finishedAt": T0 - 1_000,
+            "reference": { "sha256": "00", "source": "walkIn" },
+        }))
+        .unwrap();
+    (jti, jws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_results_reach_the_api_once_whatever_the_network_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(
+        &format!("sqlite://{}?mode=rwc", dir.path().join("api.db").display()),
+        4,
+    )
+    .await
+    .unwrap();
+    db.migrate(T0).await.unwrap();
+    let (token, _) = {
+        facekiosk_server::admin::ensure_tenant(&db, "bank", T0)
+            .await
+            .unwrap();
+        facekiosk_server::admin::create_enrolment_token(&db, "bank", T0, 3600)
+            .await
+            .unwrap()
+    };
+    let api = server(&db, "127.0.0.1:0").await;
+    let addr = api.addr();
+    let identity = KioskIdentity::from_seed("kiosk-s", [5; 32], T0 / 1000 - 10);
+    let credential = ApiClient::new(&api.url(), None)
+        .unwrap()
+        .register(&token, "kiosk-s", &identity.jwks(), &Jwks::default())
+        .await
+        .unwrap();
+    let client = ApiClient::new(&api.url(), Some(credential)).unwrap();
+    let outbox = Outbox::open(
+        &dir.path().join("outbox.db"),
+        Sealer::new([4; 32]),
+        T0 as i64,
+    )
+    .await
+    .unwrap();
+    let signer = identity.signer();
+    let traces = vec![json!({ "event": "START" }), json!({ "event": "COMPLETE" })];
+    let mut env = Env { now: T0 as i64 };
+
+    // On line: three results and their traces.
+    for i in 0..3 {
+        let (jti, jws) = walk_in(&signer, "kiosk-s", i, false);
+        let sid = format!("walkin-{i}");
+        outbox
+            .enqueue_result(
+                &NewResult {
+                    jti: &jti,
+                    session_id: &sid,
+                    test: false,
+                    jws: &jws,
+                    traces: &traces,
+                },
+                env.now,
+            )
+            .await
+            .unwrap();
+    }
+    let report = drain_once(&outbox, &client, None, &mut env, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.delivered, report.dead, report.retried),
+        (6, 0, 0),
+        "{report:?}"
+    );
+
+    // The API goes down: 100 results wait; nothing is lost.
+    api.shutdown().await.unwrap();
+    for i in 3..103 {
+        let (jti, jws) = walk_in(&signer, "kiosk-s", i, false);
+        let sid = format!("walkin-{i}");
+        outbox
+            .enqueue_result(
+                &NewResult {
+                    jti: &jti,
+                    session_id: &sid,
+                    test: false,
+                    jws: &jws,
+                    traces: &[],
+                },
+                env.now,
+            )
+            .await
+            .unwrap();
+    }
+    let report = drain_once(&outbox, &client, None, &mut env, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(report.offline && report.delivered == 0, "{report:?}");
+    let status = outbox.status().await.unwrap();
+    assert_eq!((status.pending, status.in_flight), (100, 0));
+    // Back on line (same address): after the backoff, every result arrives once.
+    let api = server(&db, &addr.to_string()).await;
+    env.now += 2_000;
+    let report = drain_once(&outbox, &client, None, &mut env, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 100, "{report:?}");
+    let (stored, distinct) = facekiosk_server::admin::count_results(&db).await.unwrap();
+    assert_eq!((stored, distinct), (103, 103));
+
+    // A result the API refuses for good is dead with its reason; the others keep flowing.
+    let bad_jti = "e0000000-0000-4000-8000-999999999999";
+    let now = T0 / 1000;
+    let bad = signer
+        .sign(&json!({
+            "jti": bad_jti, "iss": "kiosk-s", "sub": "ses_unknown", "sessionId": "ses_unknown",
+            "iat": now, "exp": now + 86_400, "status": "complete", "isVerified": true, "test": false,
+            "match": {}, "liveness": {}, "attempts": [], "device": {}, "lang": "en",
+            "startedAt": T0 - 20_000, "finishedAt": T0 - 1_000, "reference": { "sha256": "00" },
+        }))
+        .unwrap();
+    outbox
+        .enqueue_result(
+            &NewResult {
+                jti: bad_jti,
+                session_id: "ses_unknown",
+                test: false,
+                jws: &bad,
+                traces: &[],
+            },
+            env.now,
+        )
+        .await
+        .unwrap();
+    // A demo's result, signed with a test key the API has not seen: the worker publishes it.
+    let test_key = TestKey::generate(&identity, now - 5, 3600).unwrap();
+    let (jti, jws) = walk_in(&test_key.signer(), "kiosk-s", 500, true);
+    outbox
+        .enqueue_result(
+            &NewResult {
+                jti: &jti,
+                session_id: "walkin-500",
+                test: true,
+                jws: &jws,
+                traces: &[],
+            },
+            env.now,
+        )
+        .await
+        .unwrap();
+    let publisher = KeyPublisher {
+        identity: identity.clone(),
+        test_keys: Jwks {
+            keys: vec![test_key.jwk().clone()],
+        },
+    };
+    let report = drain_once(&outbox, &client, Some(&publisher), &mut env, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!((report.delivered, report.dead), (1, 1), "{report:?}");
+    let dead = outbox.list(Some(EntryState::Dead), 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("SESSION_EXPIRED_OR_NOT_FOUND"),
+        "{:?}",
+        dead[0].last_error
+    );
+    let status = outbox.status().await.unwrap();
+    assert_eq!((status.pending, status.in_flight, status.dead), (0, 0, 1));
+    assert_eq!(status.acknowledged, 107);
+    api.shutdown().await.unwrap();
+}
