@@ -90,6 +90,10 @@ pub enum Command {
     Kiosk(KioskArgs),
     /// Print the verification API's OpenAPI document (JSON), as served at /openapi.json.
     Openapi,
+    /// Deliver the queued results and traces to the verification API (`--watch`: keep going).
+    Sync(SyncArgs),
+    /// The kiosk's outbox: status, entries, retry, export, purge.
+    Queue(QueueArgs),
     /// Load-test the verification API on 127.0.0.1: concurrent kiosks posting results and
     /// integrators polling; throughput and latency.
     BenchApi(BenchApiArgs),
@@ -174,6 +178,16 @@ pub struct KioskArgs {
 /// `facekiosk kiosk` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum KioskCommand {
+    /// Register this kiosk with the verification API (its live and test public keys); the
+    /// credential is kept in the kiosk's data dir. From then on every result it signs is queued.
+    Register {
+        /// The API's base URL, e.g. https://verify.bank.example
+        #[arg(long, value_name = "URL")]
+        api: String,
+        /// The enrolment token (from `facekiosk kiosk enrol-token` or POST /v1/kiosks).
+        #[arg(long, value_name = "TOKEN")]
+        enrolment_token: String,
+    },
     /// Make a single-use enrolment token for a new kiosk of a tenant; prints only the token.
     EnrolToken {
         /// The tenant the kiosk will belong to (its walk-ins are that tenant's).
@@ -182,6 +196,54 @@ pub enum KioskCommand {
         /// The database.
         #[command(flatten)]
         db: DatabaseArgs,
+    },
+}
+
+/// `facekiosk sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Keep delivering as entries come due (until Ctrl-C), instead of one pass.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// `facekiosk queue`.
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: QueueCommand,
+}
+
+/// `facekiosk queue` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Counts (pending, in flight, dead, acknowledged) and the last successful sync.
+    Status,
+    /// The entries, oldest first (never their contents).
+    List {
+        /// Only entries in this state: pending, in-flight, dead, acknowledged.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Send a dead entry again.
+    Retry {
+        /// The entry's id (from `queue list`).
+        id: i64,
+    },
+    /// Write the pending and dead entries' contents to DIR (mode 0600 files) for IT.
+    Export {
+        /// An empty or new folder.
+        dir: PathBuf,
+    },
+    /// Delete delivered entries (their contents are already gone).
+    Purge {
+        /// Required: only acknowledged entries are ever purged.
+        #[arg(long)]
+        acknowledged: bool,
     },
 }
 

@@ -654,6 +654,27 @@ impl Outbox {
         Ok(())
     }
 
+    /// The opened contents of an entry that still has them (pending, in flight or dead), for
+    /// staff exporting it.
+    pub async fn payload(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
+        let row = sqlx::query(
+            "SELECT key, payload FROM entries WHERE id = $1 AND state != 'acknowledged'",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.io(e))?
+        .ok_or(OutboxError::NoEntry {
+            id,
+            what: "unacknowledged",
+        })?;
+        let key: String = row.try_get("key").map_err(|e| self.io(e))?;
+        let sealed: Vec<u8> = row.try_get("payload").map_err(|e| self.io(e))?;
+        self.sealer
+            .open(&sealed, &context(&key))
+            .map_err(|reason| OutboxError::Sealed { id, reason })
+    }
+
     /// Deletes acknowledged entries (their payloads are already gone); returns how many.
     pub async fn purge_acknowledged(&self) -> Result<u64, OutboxError> {
         sqlx::query("DELETE FROM entries WHERE state = 'acknowledged'")

@@ -130,9 +130,11 @@ pub fn run(config: &KioskConfig, out: &Output) -> anyhow::Result<Outcome> {
     let mut printer = Printer {
         trace: false,
         json: out.json(),
+        traces: Vec::new(),
     };
     let source = SourceSpec::new(clip.to_string_lossy(), config.capture.clone());
     let ending = setup.run(reference, source, &mut printer)?;
+    crate::cmd::sync::queue_ending(config, &ending, &printer.traces)?;
     let outcome = print_ending(&ending, out)?;
     if !out.json() {
         println!(

@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod serve;
 pub mod session;
 pub mod stat;
+pub mod sync;
 pub mod verify;
 
 use facekiosk_face::engine::FaceEngine;

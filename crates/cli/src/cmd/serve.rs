@@ -209,6 +209,10 @@ pub fn api_key(config: &KioskConfig, a: &ApiKeyArgs, out: &Output) -> anyhow::Re
 /// `facekiosk kiosk …`.
 pub fn kiosk(config: &KioskConfig, a: &KioskArgs) -> anyhow::Result<Outcome> {
     match &a.command {
+        KioskCommand::Register {
+            api,
+            enrolment_token,
+        } => super::sync::register(config, api, enrolment_token),
         KioskCommand::EnrolToken { tenant, db } => {
             let (sc, data_dir) = server_config(config, db)?;
             runtime()?.block_on(async {

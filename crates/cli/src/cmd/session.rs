@@ -21,6 +21,8 @@ pub struct Printer {
     pub trace: bool,
     /// `--json` mode: only trace lines during the run.
     pub json: bool,
+    /// Every trace event of the session (queued with its result).
+    pub traces: Vec<serde_json::Value>,
 }
 
 impl Reporter for Printer {
@@ -46,6 +48,11 @@ impl Reporter for Printer {
 
     fn event(&mut self, at_ms: u64, event: &Event) {
         let t = at_ms as f64 / 1000.0;
+        if let Event::Trace(tr) = event
+            && let Ok(v) = serde_json::to_value(tr)
+        {
+            self.traces.push(v);
+        }
         match event {
             Event::Trace(tr) if self.trace => {
                 println!("{}", json!({ "trace": tr }));
@@ -271,6 +278,7 @@ pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Re
     let mut printer = Printer {
         trace: args.trace,
         json: out.json(),
+        traces: Vec::new(),
     };
     let ending = setup
         .run(
@@ -279,5 +287,7 @@ pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Re
             &mut printer,
         )
         .context("the session failed")?;
+    // Queued before the outcome is shown: a registered kiosk never shows an outcome it lost.
+    crate::cmd::sync::queue_ending(config, &ending, &printer.traces)?;
     print_ending(&ending, out)
 }

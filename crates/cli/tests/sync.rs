@@ -1,0 +1,194 @@
+//! A kiosk registered with a running API (both real processes on 127.0.0.1): the demo's
+//! signed result is queued before its outcome is shown, `facekiosk sync` delivers it, and the
+//! API lists it; `queue` shows the states.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::ort_library;
+
+fn facekiosk(data: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_facekiosk"));
+    c.env_remove("FACEKIOSK_CONFIG")
+        .env_remove("DATABASE_URL")
+        .env("FACEKIOSK_DATA_DIR", data)
+        .env("ORT_DYLIB_PATH", ort_library())
+        .args(["--threads", "1"]);
+    c
+}
+
+fn run(data: &Path, args: &[&str]) -> Output {
+    facekiosk(data).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {} / {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn a_registered_kiosk_queues_the_demo_result_and_sync_delivers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_data = dir.path().join("server-data");
+    let kiosk_data = dir.path().join("kiosk-data");
+    let d = server_data.join("server");
+    let d = d.to_str().unwrap();
+    let test_key = text(
+        &run(
+            &server_data,
+            &[
+                "api-key",
+                "create",
+                "--tenant",
+                "acme",
+                "--test",
+                "--data-dir",
+                d,
+            ],
+        )
+        .stdout,
+    )
+    .trim()
+    .to_owned();
+    let token = text(
+        &run(
+            &server_data,
+            &["kiosk", "enrol-token", "--tenant", "acme", "--data-dir", d],
+        )
+        .stdout,
+    )
+    .trim()
+    .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = format!("http://127.0.0.1:{port}");
+    // Before the API runs: a sync is refused for lack of registration, and nothing is queued.
+    let out = run(&kiosk_data, &["sync"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not registered"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut server = facekiosk(&server_data)
+        .args([
+            "serve",
+            "--data-dir",
+            d,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the API did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let result = std::panic::catch_unwind(|| {
+        let out = run(
+            &kiosk_data,
+            &[
+                "kiosk",
+                "register",
+                "--api",
+                &api,
+                "--enrolment-token",
+                &token,
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("registered"));
+        let out = run(
+            &kiosk_data,
+            &[
+                "kiosk",
+                "register",
+                "--api",
+                &api,
+                "--enrolment-token",
+                &token,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "a used token");
+        assert!(
+            text(&out.stderr).contains("INVALID_ENROLMENT_TOKEN"),
+            "{}",
+            text(&out.stderr)
+        );
+
+        let out = run(&kiosk_data, &["demo"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("result queued for the API"),
+            "{}",
+            text(&out.stderr)
+        );
+        let status = json(&run(&kiosk_data, &["queue", "status", "--json"]));
+        assert_eq!(status["pending"], 2, "the result and its traces: {status}");
+
+        let out = run(&kiosk_data, &["sync", "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(json(&out)["sync"]["delivered"], 2);
+        let status = json(&run(&kiosk_data, &["queue", "status", "--json"]));
+        assert_eq!(
+            (status["pending"].as_i64(), status["acknowledged"].as_i64()),
+            (Some(0), Some(2)),
+            "{status}"
+        );
+        assert!(status["lastSuccessfulSync"].is_i64());
+
+        // The API has it: a test walk-in of the tenant, visible to its test key.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let list: serde_json::Value = rt.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{api}/v1/sessions"))
+                .bearer_auth(&test_key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        let data = list["data"].as_array().unwrap();
+        assert_eq!(data.len(), 1, "{list}");
+        assert_eq!(data[0]["walkIn"], true);
+        assert_eq!(data[0]["test"], true);
+        assert_eq!(data[0]["status"], "complete");
+
+        let out = run(&kiosk_data, &["queue", "purge", "--acknowledged"]);
+        assert!(out.status.success());
+        let status = json(&run(&kiosk_data, &["queue", "status", "--json"]));
+        assert_eq!(status["acknowledged"], 0);
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
