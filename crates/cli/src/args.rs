@@ -94,6 +94,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// The kiosk's outbox: status, entries, retry, export, purge.
     Queue(QueueArgs),
+    /// Measure the kiosk's outbox: enqueue latency, drain rate against a local API, memory
+    /// while entries wait.
+    BenchQueue(BenchQueueArgs),
     /// Load-test the verification API on 127.0.0.1: concurrent kiosks posting results and
     /// integrators polling; throughput and latency.
     BenchApi(BenchApiArgs),
@@ -245,6 +248,17 @@ pub enum QueueCommand {
         #[arg(long)]
         acknowledged: bool,
     },
+}
+
+/// `facekiosk bench-queue`.
+#[derive(Debug, Args)]
+pub struct BenchQueueArgs {
+    /// Results to enqueue one by one (timed), then drain.
+    #[arg(long, default_value_t = 2_000)]
+    pub results: usize,
+    /// Results left waiting afterwards, to measure memory.
+    #[arg(long, default_value_t = 100_000)]
+    pub waiting: usize,
 }
 
 /// `facekiosk bench-api`.

@@ -55,6 +55,7 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::ApiKey(a) => cmd::serve::api_key(&config, a, out),
         Command::Kiosk(a) => cmd::serve::kiosk(&config, a),
         Command::BenchApi(a) => cmd::bench_api::run(&config, a, out),
+        Command::BenchQueue(a) => cmd::bench_queue::run(&config, a, out),
         Command::Sync(a) => cmd::sync::sync(&config, a, out),
         Command::Queue(a) => cmd::sync::queue(&config, a, out),
         Command::Openapi => {

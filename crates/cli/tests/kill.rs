@@ -100,6 +100,12 @@ fn sync_killed_at_random_points_loses_and_doubles_nothing() {
     // 300 signed walk-in results in the kiosk's own outbox, as its sessions would leave them.
     let identity = KeyStore::new(kiosk_data.join("identity")).load().unwrap();
     let signer = identity.signer();
+    // Dated now: after the key's creation (a result dated before its key's window is refused,
+    // and the registration above may take more than a second on a busy machine).
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     rt.block_on(async {
         let (sealer, _) = Sealer::load_or_create(&kiosk_data.join("identity").join("outbox.key")).unwrap();
         let outbox = Outbox::open(&kiosk_data.join("sync").join("outbox.db"), sealer, now_ms as i64)

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_queue;
 pub mod bench_session;
 pub mod calibrate;
 pub mod demo;
