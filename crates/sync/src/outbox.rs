@@ -220,6 +220,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         "CREATE TABLE sync_log (name TEXT PRIMARY KEY, at INTEGER NOT NULL)",
     ),
+    (
+        // "Is this session's result delivered?" for every trace batch considered: without it,
+        // taking the next entries scans the whole queue once per waiting entry.
+        4,
+        "CREATE INDEX entries_session ON entries (session_id, kind, state)",
+    ),
 ];
 
 /// The outbox.
