@@ -512,8 +512,9 @@ impl Outbox {
         Ok(out)
     }
 
-    /// Takes up to `limit` entries due at `now_ms`, oldest first, and marks them in flight.
-    /// A session's traces wait until its result is acknowledged.
+    /// Takes up to `limit` entries due at `now_ms`, earliest due first (then oldest), and marks
+    /// them in flight: the order of the `(state, next_attempt_at)` index, so a long queue is
+    /// never sorted. A session's traces wait until its result is acknowledged.
     pub async fn take_due(&self, now_ms: i64, limit: i64) -> Result<Vec<DueEntry>, OutboxError> {
         let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
         let rows = sqlx::query(
@@ -521,7 +522,7 @@ impl Outbox {
              WHERE state = 'pending' AND next_attempt_at <= $1 \
              AND NOT (kind = 'traces' AND EXISTS (SELECT 1 FROM entries r WHERE r.kind = 'result' \
                  AND r.session_id = e.session_id AND r.state != 'acknowledged')) \
-             ORDER BY id LIMIT $2",
+             ORDER BY next_attempt_at, id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit.max(0))
