@@ -68,9 +68,28 @@ impl ApiClient {
     /// A client of the API at `base` (`https://…`), with the kiosk's credential when registered.
     /// Connections time out after 5 s, requests after 20 s.
     pub fn new(base: &str, credential: Option<String>) -> Result<ApiClient, ClientError> {
+        Self::with_timeouts(
+            base,
+            credential,
+            Duration::from_secs(5),
+            Duration::from_secs(20),
+            true,
+        )
+    }
+
+    /// [`new`](Self::new) with other timeouts (connection, whole request), and without
+    /// keeping connections open between requests when `keep_alive` is false.
+    pub fn with_timeouts(
+        base: &str,
+        credential: Option<String>,
+        connect: Duration,
+        request: Duration,
+        keep_alive: bool,
+    ) -> Result<ApiClient, ClientError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(if keep_alive { usize::MAX } else { 0 })
+            .connect_timeout(connect)
+            .timeout(request)
             .user_agent(concat!("facekiosk/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Answer(e.to_string()))?;
