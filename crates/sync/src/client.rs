@@ -53,6 +53,20 @@ pub enum ClientError {
     Answer(String),
 }
 
+/// How a kiosk claims a session.
+#[derive(Clone, Copy, Debug)]
+pub enum Claim<'a> {
+    /// The session id and its client secret (e.g. from the QR code).
+    Secret {
+        /// The session.
+        session_id: &'a str,
+        /// Its client secret.
+        client_secret: &'a str,
+    },
+    /// The digit code.
+    Digits(&'a str),
+}
+
 /// A client of the API.
 #[derive(Clone, Debug)]
 pub struct ApiClient {
@@ -230,6 +244,32 @@ impl ApiClient {
             .ok_or_else(|| {
                 ClientError::Answer("no `credential` in the registration's answer".to_owned())
             })
+    }
+
+    /// Claims a session — by its id and client secret, or by the digit code the customer
+    /// typed — and returns the API's answer: the settings and the reference photo. Fails fast
+    /// with `NETWORK_ERROR` when the API cannot be reached.
+    pub async fn claim(&self, how: &Claim<'_>) -> Result<Value, ClientError> {
+        let body = match how {
+            Claim::Secret {
+                session_id,
+                client_secret,
+            } => json!({ "sessionId": session_id, "clientSecret": client_secret }),
+            Claim::Digits(d) => json!({ "digitString": d }),
+        };
+        let req = self
+            .auth(self.http.post(self.url("/v1/kiosk/sessions/claim")))
+            .json(&body);
+        let (status, body, _) = self.send(req).await?;
+        if status != 200 {
+            return Err(Self::refused(status, &body));
+        }
+        if !body["referenceImage"]["data"].is_string() {
+            return Err(ClientError::Answer(
+                "the claim's answer has no reference photo".to_owned(),
+            ));
+        }
+        Ok(body)
     }
 
     /// Publishes the kiosk's keys with a proof (a JWS signed by a key the API knows).

@@ -16,7 +16,7 @@ pub mod client;
 mod outbox;
 pub mod worker;
 
-pub use client::{ApiClient, ClientError, Delivery};
+pub use client::{ApiClient, Claim, ClientError, Delivery};
 pub use outbox::{
     DueEntry, EntryInfo, EntryKind, EntryState, NewResult, Outbox, OutboxError, QueueStatus,
     SEAL_KEY_FILE,

@@ -10,7 +10,7 @@ use facekiosk_face::runtime::RuntimeConfig;
 use facekiosk_identity::{Jwks, KioskIdentity, Sealer, TestKey};
 use facekiosk_server::{Db, EnginePhotoCheck, ManualClock, Parts, PhotoCipher, ServerConfig};
 use facekiosk_sync::{
-    ApiClient, EntryState, KeyPublisher, NewResult, Outbox, WorkerEnv, drain_once,
+    ApiClient, Claim, EntryState, KeyPublisher, NewResult, Outbox, WorkerEnv, drain_once,
 };
 use serde_json::json;
 
@@ -245,5 +245,47 @@ async fn queued_results_reach_the_api_once_whatever_the_network_does() {
     let status = outbox.status().await.unwrap();
     assert_eq!((status.pending, status.in_flight, status.dead), (0, 0, 1));
     assert_eq!(status.acknowledged, 107);
+
+    // Claiming: by digit code, with the photo and settings; a wrong code is the API's refusal.
+    let (key, _) = facekiosk_server::admin::create_api_key(&db, "bank", false, T0)
+        .await
+        .unwrap();
+    let photo = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/astronaut.jpg"),
+    )
+    .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "reference_image",
+            reqwest::multipart::Part::bytes(photo).file_name("id.jpg"),
+        )
+        .text("generateDigitString", "true");
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/sessions", api.url()))
+        .bearer_auth(&key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let digits = created["digitString"].as_str().unwrap();
+    let claimed = client.claim(&Claim::Digits(digits)).await.unwrap();
+    assert_eq!(claimed["sessionId"], created["session"]["id"]);
+    assert!(claimed["referenceImage"]["data"].as_str().unwrap().len() > 1000);
+    let err = client.claim(&Claim::Digits("000000")).await.unwrap_err();
+    assert!(err.to_string().contains("INVALID_DIGIT_STRING"), "{err}");
     api.shutdown().await.unwrap();
+    // Off line: a claim fails fast with NETWORK_ERROR.
+    let started = std::time::Instant::now();
+    let err = client
+        .claim(&Claim::Secret {
+            session_id: "ses_x",
+            client_secret: "fkcs_x",
+        })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("NETWORK_ERROR"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
 }
