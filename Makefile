@@ -6,6 +6,8 @@
 #   make test    lint + every test (the API's on SQLite and on a throw-away PostgreSQL)
 #   make serve   run the verification API on 127.0.0.1:8080 (embedded SQLite)
 #   make bench-api  load-test the API: 50 kiosks posting results, 20 integrators polling
+#   make bench-queue  the kiosk's outbox: enqueue latency, drain rate, memory with 100,000 waiting
+#   make soak    the offline queue's kill harness, 2,000 kills instead of 220
 #   make lint    cargo fmt --check, cargo clippy -D warnings
 #   make bench   the engine's speed figures (release build), against Python too
 #   make eval    quality figures on the shared evaluation data (not part of the project)
@@ -20,7 +22,7 @@ RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 # rebuilds much of the tree.
 BUILD := $(CARGO) build --workspace --locked
 
-.PHONY: setup run demo test lint build bench bench-api eval serve openapi
+.PHONY: setup run demo test lint build bench bench-api bench-queue soak eval serve openapi
 
 setup:
 	@scripts/setup
@@ -58,6 +60,14 @@ bench-api: setup
 	$(RELEASE_BIN)/facekiosk bench-api
 	$(RELEASE_BIN)/facekiosk bench-api --rate 500
 	FACEKIOSK_PG_FSYNC=on scripts/with-postgres bash -c '$(RELEASE_BIN)/facekiosk bench-api --database-url "$$FACEKIOSK_TEST_POSTGRES_URL" && $(RELEASE_BIN)/facekiosk bench-api --rate 500 --database-url "$$FACEKIOSK_TEST_POSTGRES_URL"'
+
+bench-queue: setup
+	$(CARGO) build --workspace --locked --release --quiet
+	$(RELEASE_BIN)/facekiosk bench-queue
+
+# The crash-safety harness, longer: 2,000 SIGKILLs of a syncing kiosk (make test runs 220).
+soak: setup
+	FACEKIOSK_SOAK_KILLS=2000 $(CARGO) test --workspace --locked --test kill -- --nocapture
 
 # Regenerates docs/openapi.json from the handlers (a test fails when it is stale).
 openapi: build

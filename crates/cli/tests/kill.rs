@@ -20,7 +20,16 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
 
 const RESULTS: usize = 300;
+/// Kills in `make test`; `make soak` sets `FACEKIOSK_SOAK_KILLS` for a longer run.
 const KILLS: usize = 220;
+
+fn kills() -> usize {
+    std::env::var("FACEKIOSK_SOAK_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= KILLS)
+        .unwrap_or(KILLS)
+}
 
 fn facekiosk(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_facekiosk"));
@@ -135,7 +144,8 @@ fn sync_killed_at_random_points_loses_and_doubles_nothing() {
     // Kill, kill, kill.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let mut killed_running = 0;
-    for _ in 0..KILLS {
+    let kills = kills();
+    for _ in 0..kills {
         let mut child = facekiosk(&kiosk_data).arg("sync").spawn().unwrap();
         std::thread::sleep(Duration::from_millis(rng.gen_range(5..80)));
         if child.try_wait().unwrap().is_none() {

@@ -185,6 +185,29 @@ fn a_registered_kiosk_queues_the_demo_result_and_sync_delivers_it() {
         assert!(out.status.success());
         let status = json(&run(&kiosk_data, &["queue", "status", "--json"]));
         assert_eq!(status["acknowledged"], 0);
+
+        // A damaged outbox: no session starts (its result could not be kept), the file is
+        // left as it is, and staff are told what to do.
+        let outbox = kiosk_data.join("sync").join("outbox.db");
+        for ext in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(kiosk_data.join("sync").join(format!("outbox.db{ext}")));
+        }
+        std::fs::write(&outbox, b"garbage where the outbox was").unwrap();
+        let out = run(&kiosk_data, &["demo"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("no session starts") && err.contains("move it aside"),
+            "{err}"
+        );
+        assert!(
+            !text(&out.stdout).contains("VERIFIED"),
+            "the session did not run"
+        );
+        assert_eq!(
+            std::fs::read(&outbox).unwrap(),
+            b"garbage where the outbox was"
+        );
     });
     let _ = server.kill();
     let _ = server.wait();

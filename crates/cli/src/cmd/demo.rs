@@ -111,6 +111,7 @@ pub fn run(config: &KioskConfig, out: &Output) -> anyhow::Result<Outcome> {
         Ok(r) => r,
         Err(e) => anyhow::bail!("the demo's reference photo: {e}"),
     };
+    crate::cmd::sync::check_outbox(config)?;
     let mut setup = RunSetup::new(
         &engine,
         &identity,

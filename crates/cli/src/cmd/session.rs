@@ -271,6 +271,7 @@ pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Re
         operator: args.operator.clone(),
         ..SessionOptions::default()
     };
+    crate::cmd::sync::check_outbox(config)?;
     let mut setup = RunSetup::new(&engine, &identity, options);
     setup.policy = config.session.clone();
     setup.realtime = args.realtime;

@@ -97,6 +97,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Before a registered kiosk starts a session: its outbox must be usable (a session whose
+/// result could not be stored is not started). Unregistered kiosks need none.
+pub fn check_outbox(config: &KioskConfig) -> anyhow::Result<()> {
+    if load_registration()?.is_none() {
+        return Ok(());
+    }
+    runtime()?.block_on(async {
+        let outbox = open_outbox(config)
+            .await
+            .context("no session starts: its result could not be kept")?;
+        outbox.close().await;
+        Ok(())
+    })
+}
+
 /// Queues a finished session's signed result and traces when the kiosk is registered (before
 /// its outcome is shown), and says so. Unregistered kiosks queue nothing.
 pub fn queue_ending(
