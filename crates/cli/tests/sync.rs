@@ -186,6 +186,50 @@ fn a_registered_kiosk_queues_the_demo_result_and_sync_delivers_it() {
         let status = json(&run(&kiosk_data, &["queue", "status", "--json"]));
         assert_eq!(status["acknowledged"], 0);
 
+        // The power-cut model: demos killed at random points. Each either left its result and
+        // traces in the outbox together, or left nothing; an outcome printed means it is there.
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut queued = json(&run(&kiosk_data, &["queue", "status", "--json"]))["pending"]
+            .as_i64()
+            .unwrap();
+        for _ in 0..6 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let delay = Duration::from_millis(300 + rng % 2_500);
+            let child = facekiosk(&kiosk_data)
+                .arg("demo")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            let killer = std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            });
+            let out = child.wait_with_output().unwrap();
+            killer.join().unwrap();
+            let shown = text(&out.stdout).contains("VERIFIED");
+            let pending = json(&run(&kiosk_data, &["queue", "status", "--json"]))["pending"]
+                .as_i64()
+                .unwrap();
+            assert!(
+                pending == queued || pending == queued + 2,
+                "a result without its traces, or the reverse: {queued} -> {pending}"
+            );
+            if shown {
+                assert_eq!(
+                    pending,
+                    queued + 2,
+                    "an outcome was shown that is not in the outbox"
+                );
+            }
+            queued = pending;
+        }
+
         // A damaged outbox: no session starts (its result could not be kept), the file is
         // left as it is, and staff are told what to do.
         let outbox = kiosk_data.join("sync").join("outbox.db");

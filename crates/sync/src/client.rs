@@ -272,6 +272,14 @@ impl ApiClient {
         Ok(body)
     }
 
+    /// Whether the API answers (`GET /healthz`): how the worker notices the network is back.
+    pub async fn reachable(&self) -> bool {
+        matches!(
+            self.send(self.http.get(self.url("/healthz"))).await,
+            Ok((200..=299, _, _))
+        )
+    }
+
     /// Publishes the kiosk's keys with a proof (a JWS signed by a key the API knows).
     pub async fn publish_keys(&self, proof: &str) -> Result<(), ClientError> {
         let req = self

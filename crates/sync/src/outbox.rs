@@ -645,6 +645,21 @@ impl Outbox {
         Ok(())
     }
 
+    /// The network is back: entries waiting only because the API could not be reached are due
+    /// now, not at the end of their backoff. Returns how many.
+    pub async fn wake_network_failures(&self, now_ms: i64) -> Result<u64, OutboxError> {
+        sqlx::query(
+            "UPDATE entries SET next_attempt_at = $1, updated_at = $1 WHERE state = 'pending' \
+             AND next_attempt_at > $1 AND (last_error LIKE 'NETWORK_ERROR%' OR last_error = $2)",
+        )
+        .bind(now_ms)
+        .bind(crate::worker::UNREACHED)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| self.io(e))
+    }
+
     /// Staff: a dead entry goes back to pending, due now.
     pub async fn retry(&self, id: i64, now_ms: i64) -> Result<(), OutboxError> {
         let res = sqlx::query(

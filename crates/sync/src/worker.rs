@@ -9,6 +9,9 @@ use crate::backoff;
 use crate::client::{ApiClient, Delivery};
 use crate::outbox::{DueEntry, EntryKind, Outbox, OutboxError};
 
+/// Why an entry taken just before the network went was put back untried.
+pub const UNREACHED: &str = "the API could not be reached";
+
 /// Publishes the kiosk's current keys when the API does not know the key of a result (a new
 /// test key from a demo run, a rotation), signed with the kiosk's current live key.
 #[derive(Clone, Debug)]

@@ -173,7 +173,10 @@ async fn queued_results_reach_the_api_once_whatever_the_network_does() {
     assert_eq!((status.pending, status.in_flight), (100, 0));
     // Back on line (same address): after the backoff, every result arrives once.
     let api = server(&db, &addr.to_string()).await;
-    env.now += 2_000;
+    // The worker notices the network is back and wakes what waited for it, at once.
+    assert!(client.reachable().await);
+    // (Those tried or taken while it was down; the others were never due later.)
+    assert!(outbox.wake_network_failures(env.now).await.unwrap() > 0);
     let report = drain_once(&outbox, &client, None, &mut env, &mut |_| {})
         .await
         .unwrap();

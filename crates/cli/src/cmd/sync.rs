@@ -225,10 +225,18 @@ pub fn sync(config: &KioskConfig, a: &SyncArgs, out: &Output) -> anyhow::Result<
             if !a.watch {
                 break;
             }
-            // Wake at least every 2 s for new entries and due retries; stop on Ctrl-C.
+            // Wake at least every 2 s for new entries and due retries; when the API could not
+            // be reached, probe it, and send what waited for it the moment it answers. Stop on
+            // Ctrl-C.
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
                 _ = tokio::signal::ctrl_c() => break,
+            }
+            if report.offline && client.reachable().await {
+                let woken = outbox.wake_network_failures(super::unix_ms() as i64).await?;
+                if woken > 0 && !out.json() {
+                    eprintln!("\nsync: the API answers again; {woken} entries are sent now");
+                }
             }
         }
         let status = outbox.status().await?;
