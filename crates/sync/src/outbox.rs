@@ -93,7 +93,9 @@ pub enum OutboxError {
         reason: String,
     },
     /// A write or read failed (e.g. the disk is full): nothing was half-written.
-    #[error("the outbox {path} failed: {reason}")]
+    #[error(
+        "the outbox {path} failed: {reason} (is the disk full or read-only? nothing stored was lost)"
+    )]
     Io {
         /// The file.
         path: PathBuf,
