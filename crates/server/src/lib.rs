@@ -22,7 +22,7 @@ pub mod state;
 pub mod sweep;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -47,15 +47,6 @@ pub fn database_url(config: &ServerConfig, data_dir: &Path) -> String {
         Some(u) if !u.trim().is_empty() => u.trim().to_owned(),
         _ => format!("sqlite://{}?mode=rwc", data_dir.join(DB_FILE).display()),
     }
-}
-
-/// What starting found or created, for the operator.
-#[derive(Clone, Debug, Default)]
-pub struct StartNotes {
-    /// Migrations applied now (a new database has all of them).
-    pub migrations_applied: Vec<i64>,
-    /// The photo key was created now.
-    pub photo_key_created: Option<PathBuf>,
 }
 
 /// Opens the database and applies its migrations.

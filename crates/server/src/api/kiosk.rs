@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use facekiosk_identity::{Jwk, Jwks, VerifyError};
+use facekiosk_identity::{Jwks, VerifyError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row as _;
@@ -338,32 +338,6 @@ fn verify_error(e: VerifyError) -> ApiError {
         ),
         other => ApiError::unprocessable("MALFORMED_RESULT", other.to_string()),
     }
-}
-
-async fn kiosk_jwks(state: &Shared, kiosk_id: &str) -> ApiResult<(Jwks, Vec<String>)> {
-    let rows = sqlx::query("SELECT kid, x, test, nbf, exp FROM kiosk_keys WHERE kiosk_id = $1")
-        .bind(kiosk_id)
-        .fetch_all(state.db.pool())
-        .await?;
-    let mut keys = Vec::with_capacity(rows.len());
-    let mut test_kids = Vec::new();
-    for r in rows {
-        let kid: String = r.try_get("kid")?;
-        if r.try_get::<i64, _>("test")? != 0 {
-            test_kids.push(kid.clone());
-        }
-        keys.push(Jwk {
-            kty: "OKP".to_owned(),
-            crv: "Ed25519".to_owned(),
-            x: r.try_get("x")?,
-            kid,
-            alg: Some("EdDSA".to_owned()),
-            key_use: Some("sig".to_owned()),
-            nbf: r.try_get::<Option<i64>, _>("nbf")?.map(|v| v.max(0) as u64),
-            exp: r.try_get::<Option<i64>, _>("exp")?.map(|v| v.max(0) as u64),
-        });
-    }
-    Ok((Jwks { keys }, test_kids))
 }
 
 fn result_text(headers: &HeaderMap, body: &Bytes) -> ApiResult<String> {
@@ -781,21 +755,8 @@ pub async fn update_keys(
     upsert_keys(&mut tx, &kiosk.kiosk_id, &req.keys, false, now).await?;
     upsert_keys(&mut tx, &kiosk.kiosk_id, &req.test_keys, true, now).await?;
     tx.commit().await?;
-    let (jwks, test_kids) = kiosk_jwks(&state, &kiosk.kiosk_id).await?;
-    let keys = jwks
-        .keys
-        .into_iter()
-        .filter(|k| !test_kids.contains(&k.kid))
-        .map(|k| super::types::JwkView {
-            kty: k.kty,
-            crv: k.crv,
-            x: k.x,
-            kid: k.kid,
-            alg: k.alg,
-            key_use: k.key_use,
-            nbf: k.nbf,
-            exp: k.exp,
-        })
-        .collect();
-    Ok(Json(JwksView { keys }))
+    // The kiosk's live keys now (it is not disabled: its credential just worked).
+    Ok(Json(
+        super::kiosks::keys_of(&state, &kiosk.kiosk_id, false, None).await?,
+    ))
 }

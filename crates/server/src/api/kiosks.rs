@@ -67,7 +67,7 @@ pub async fn create_enrolment(
     ))
 }
 
-async fn keys_of(
+pub(crate) async fn keys_of(
     state: &Shared,
     kiosk_id: &str,
     test: bool,
