@@ -27,6 +27,8 @@ pub struct KioskConfig {
     pub capture: facekiosk_capture::CaptureOptions,
     /// The kiosk itself.
     pub kiosk: KioskSection,
+    /// Delivering the offline queue to the verification API.
+    pub sync: facekiosk_sync::SyncConfig,
     /// The verification API (`facekiosk serve`).
     pub server: facekiosk_server::ServerConfig,
 }
@@ -98,6 +100,10 @@ pub fn read(path: &Path) -> anyhow::Result<KioskConfig> {
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
     let mut config: KioskConfig = toml::from_str(&text)
         .map_err(|e| anyhow::anyhow!("configuration file {}: {}", path.display(), e))?;
+    config
+        .sync
+        .validate()
+        .map_err(|e| anyhow::anyhow!("configuration file {}: {e}", path.display()))?;
     // Relative paths in the file are relative to the file, not to wherever the kiosk was started.
     let base = path.parent().unwrap_or_else(|| Path::new("."));
     let rebase = |p: &mut Option<PathBuf>| {
@@ -167,6 +173,24 @@ mod tests {
         std::fs::write(&p, "[runtime]\nprovidr = \"cuda\"\n").unwrap();
         let err = read(&p).unwrap_err().to_string();
         assert!(err.contains("k.toml") && err.contains("providr"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_sync_settings_are_errors_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.toml");
+        for (text, key) in [
+            ("[sync]\nconcurrency = 0\n", "sync.concurrency = 0"),
+            ("[sync]\nconcurrency = 33\n", "sync.concurrency = 33"),
+            (
+                "[sync]\nrequest_timeout_s = 0\n",
+                "sync.request_timeout_s = 0",
+            ),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let err = read(&p).unwrap_err().to_string();
+            assert!(err.contains("k.toml") && err.contains(key), "{err}");
+        }
     }
 
     /// docs/facekiosk.example.toml lists every key with its default: it must parse, and give

@@ -230,6 +230,42 @@ fn a_registered_kiosk_queues_the_demo_result_and_sync_delivers_it() {
             queued = pending;
         }
 
+        // `sync --watch` beside the kiosk: it sends what waits, then sleeps; a demo run in
+        // another process is delivered within moments (not at the end of a minute's sleep),
+        // and SIGTERM ends it cleanly with its totals.
+        let watcher = facekiosk(&kiosk_data)
+            .args(["sync", "--watch", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let settled = |want_ack: i64| {
+            let started = Instant::now();
+            loop {
+                let s = json(&run(&kiosk_data, &["queue", "status", "--json"]));
+                if s["pending"] == 0 && s["inFlight"] == 0 && s["acknowledged"] == want_ack {
+                    return started.elapsed();
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "not delivered: {s} {}",
+                    text(&run(&kiosk_data, &["queue", "list"]).stdout)
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+        settled(queued);
+        let out = run(&kiosk_data, &["demo"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let took = settled(queued + 2);
+        assert!(took < Duration::from_secs(5), "delivered after {took:?}");
+        let _ = Command::new("kill")
+            .args(["-TERM", &watcher.id().to_string()])
+            .status();
+        let out = watcher.wait_with_output().unwrap();
+        assert!(out.status.success(), "{:?}", out.status);
+        assert_eq!(json(&out)["sync"]["delivered"], queued + 2);
+
         // A damaged outbox: no session starts (its result could not be kept), the file is
         // left as it is, and staff are told what to do.
         let outbox = kiosk_data.join("sync").join("outbox.db");

@@ -21,4 +21,7 @@ pub use outbox::{
     DueEntry, EntryInfo, EntryKind, EntryState, NewResult, Outbox, OutboxError, QueueStatus,
     SEAL_KEY_FILE,
 };
-pub use worker::{DrainReport, KeyPublisher, SystemEnv, WorkerEnv, drain_once};
+pub use worker::{
+    DrainReport, KeyPublisher, SyncConfig, SystemEnv, WatchEvent, WorkerEnv, apply_retention,
+    drain_once, watch,
+};

@@ -1,12 +1,14 @@
 //! The outbox file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use facekiosk_identity::Sealer;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row as _, SqlitePool};
+use tokio::sync::Notify;
 
 /// The sealing key's file name in the kiosk's key store.
 pub const SEAL_KEY_FILE: &str = "outbox.key";
@@ -49,6 +51,9 @@ pub enum EntryState {
     Acknowledged,
     /// The API refused it for good (the reason is kept for staff).
     Dead,
+    /// Never delivered, and deleted by the retention policy (`sync.unsent_retention_days`):
+    /// its payload is gone, the row stays as the record of the deletion.
+    Expired,
 }
 
 impl EntryState {
@@ -58,6 +63,7 @@ impl EntryState {
             EntryState::InFlight => "inFlight",
             EntryState::Acknowledged => "acknowledged",
             EntryState::Dead => "dead",
+            EntryState::Expired => "expired",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -66,6 +72,7 @@ impl EntryState {
             "inFlight" => Some(EntryState::InFlight),
             "acknowledged" => Some(EntryState::Acknowledged),
             "dead" => Some(EntryState::Dead),
+            "expired" => Some(EntryState::Expired),
             _ => None,
         }
     }
@@ -147,6 +154,8 @@ pub struct QueueStatus {
     pub dead: i64,
     /// Delivered (kept as a count until purged).
     pub acknowledged: i64,
+    /// Never delivered, deleted by the retention policy (the rows stay as its record).
+    pub expired: i64,
     /// When the API last acknowledged an entry, unix ms.
     pub last_successful_sync: Option<i64>,
 }
@@ -236,6 +245,8 @@ pub struct Outbox {
     pool: SqlitePool,
     sealer: Sealer,
     path: PathBuf,
+    /// Woken when this process adds or revives an entry (the sync worker waits on it).
+    added: Arc<Notify>,
 }
 
 fn context(key: &str) -> String {
@@ -316,6 +327,7 @@ impl Outbox {
             pool,
             sealer,
             path: path.to_path_buf(),
+            added: Arc::new(Notify::new()),
         };
         outbox.migrate().await?;
         let recovered = sqlx::query(
@@ -449,6 +461,7 @@ impl Outbox {
             .and_then(|r| r.try_get(0))
             .map_err(|e| self.io(e))?;
         tx.commit().await.map_err(|e| self.io(e))?;
+        self.added.notify_one();
         Ok(id)
     }
 
@@ -467,6 +480,7 @@ impl Outbox {
                 Some(EntryState::InFlight) => s.in_flight = n,
                 Some(EntryState::Acknowledged) => s.acknowledged = n,
                 Some(EntryState::Dead) => s.dead = n,
+                Some(EntryState::Expired) => s.expired = n,
                 None => {}
             }
         }
@@ -495,23 +509,23 @@ impl Outbox {
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.io(e))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let kind: String = r.try_get("kind").map_err(|e| self.io(e))?;
-            let state: String = r.try_get("state").map_err(|e| self.io(e))?;
-            out.push(EntryInfo {
-                id: r.try_get("id").map_err(|e| self.io(e))?,
-                kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Result),
-                session_id: r.try_get("session_id").map_err(|e| self.io(e))?,
-                test: r.try_get::<i64, _>("test").map_err(|e| self.io(e))? != 0,
-                state: EntryState::parse(&state).unwrap_or(EntryState::Pending),
-                attempts: r.try_get("attempts").map_err(|e| self.io(e))?,
-                next_attempt_at: r.try_get("next_attempt_at").map_err(|e| self.io(e))?,
-                last_error: r.try_get("last_error").map_err(|e| self.io(e))?,
-                created_at: r.try_get("created_at").map_err(|e| self.io(e))?,
-            });
-        }
-        Ok(out)
+        rows.iter().map(|r| self.info(r)).collect()
+    }
+
+    fn info(&self, r: &sqlx::sqlite::SqliteRow) -> Result<EntryInfo, OutboxError> {
+        let kind: String = r.try_get("kind").map_err(|e| self.io(e))?;
+        let state: String = r.try_get("state").map_err(|e| self.io(e))?;
+        Ok(EntryInfo {
+            id: r.try_get("id").map_err(|e| self.io(e))?,
+            kind: EntryKind::parse(&kind).unwrap_or(EntryKind::Result),
+            session_id: r.try_get("session_id").map_err(|e| self.io(e))?,
+            test: r.try_get::<i64, _>("test").map_err(|e| self.io(e))? != 0,
+            state: EntryState::parse(&state).unwrap_or(EntryState::Pending),
+            attempts: r.try_get("attempts").map_err(|e| self.io(e))?,
+            next_attempt_at: r.try_get("next_attempt_at").map_err(|e| self.io(e))?,
+            last_error: r.try_get("last_error").map_err(|e| self.io(e))?,
+            created_at: r.try_get("created_at").map_err(|e| self.io(e))?,
+        })
     }
 
     /// Takes up to `limit` entries due at `now_ms`, earliest due first (then oldest), and marks
@@ -602,7 +616,7 @@ impl Outbox {
     ) -> Result<(), OutboxError> {
         let res = sqlx::query(
             "UPDATE entries SET state = 'pending', attempts = attempts + 1, next_attempt_at = $1, \
-             last_error = $2, updated_at = $3 WHERE id = $4 AND state = 'inFlight'",
+             last_error = $2, updated_at = $3 WHERE id = $4 AND state IN ('inFlight', 'pending')",
         )
         .bind(next_at_ms)
         .bind(reason)
@@ -625,7 +639,7 @@ impl Outbox {
     pub async fn mark_dead(&self, id: i64, now_ms: i64, reason: &str) -> Result<(), OutboxError> {
         let res = sqlx::query(
             "UPDATE entries SET state = 'dead', attempts = attempts + 1, last_error = $1, updated_at = $2 \
-             WHERE id = $3 AND state = 'inFlight'",
+             WHERE id = $3 AND state IN ('inFlight', 'pending')",
         )
         .bind(reason)
         .bind(now_ms)
@@ -675,6 +689,7 @@ impl Outbox {
         if res.rows_affected() == 0 {
             return Err(OutboxError::NoEntry { id, what: "dead" });
         }
+        self.added.notify_one();
         Ok(())
     }
 
@@ -682,7 +697,7 @@ impl Outbox {
     /// staff exporting it.
     pub async fn payload(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
         let row = sqlx::query(
-            "SELECT key, payload FROM entries WHERE id = $1 AND state != 'acknowledged'",
+            "SELECT key, payload FROM entries WHERE id = $1 AND state NOT IN ('acknowledged', 'expired')",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -706,6 +721,100 @@ impl Outbox {
             .await
             .map(|r| r.rows_affected())
             .map_err(|e| self.io(e))
+    }
+
+    /// When the next entry that can be sent is due, unix ms (`None`: nothing waits that the
+    /// worker could send; a session's traces wait for its result). Follows the due index.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, OutboxError> {
+        sqlx::query(
+            "SELECT next_attempt_at FROM entries e WHERE state = 'pending' \
+             AND NOT (kind = 'traces' AND EXISTS (SELECT 1 FROM entries r WHERE r.kind = 'result' \
+                 AND r.session_id = e.session_id AND r.state != 'acknowledged')) \
+             ORDER BY next_attempt_at LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.io(e))?
+        .map(|r| r.try_get(0))
+        .transpose()
+        .map_err(|e| self.io(e))
+    }
+
+    /// Returns when an entry may have been added or revived: at once when this process did it
+    /// (no polling), or within `poll` when another process wrote to the file (a `facekiosk
+    /// session` queuing its result while `facekiosk sync --watch` runs). May return without a
+    /// change; never returns an error for a change it could not see (it just waits on).
+    pub async fn changed(&self, poll: Duration) {
+        let start = self.data_version().await;
+        loop {
+            tokio::select! {
+                _ = self.added.notified() => return,
+                _ = tokio::time::sleep(poll) => {}
+            }
+            let now = self.data_version().await;
+            if now.is_some() && now != start {
+                return;
+            }
+        }
+    }
+
+    /// SQLite's count of other connections' commits (`PRAGMA data_version`).
+    async fn data_version(&self) -> Option<i64> {
+        sqlx::query("PRAGMA data_version")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .ok()
+    }
+
+    /// The retention policy: entries never delivered (pending or dead) that were queued
+    /// before `created_before_ms` lose their payload and become `expired`; the rows stay, with
+    /// `reason`, as the record of the deletion, and each deletion is logged (without its
+    /// payload). Entries in flight are left alone. Returns the entries deleted.
+    pub async fn expire_unsent(
+        &self,
+        created_before_ms: i64,
+        now_ms: i64,
+        reason: &str,
+    ) -> Result<Vec<EntryInfo>, OutboxError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+        let rows = sqlx::query(
+            "SELECT id, kind, session_id, test, state, attempts, next_attempt_at, last_error, created_at \
+             FROM entries WHERE state IN ('pending', 'dead') AND created_at < $1 ORDER BY id",
+        )
+        .bind(created_before_ms)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.io(e))?;
+        let mut out = rows
+            .iter()
+            .map(|r| self.info(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        for e in &mut out {
+            sqlx::query(
+                "UPDATE entries SET state = 'expired', payload = x'', last_error = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(reason)
+            .bind(now_ms)
+            .bind(e.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.io(e))?;
+            e.state = EntryState::Expired;
+            e.last_error = Some(reason.to_owned());
+        }
+        tx.commit().await.map_err(|e| self.io(e))?;
+        for e in &out {
+            tracing::warn!(
+                entry = e.id,
+                kind = ?e.kind,
+                session = %e.session_id,
+                queued_at_ms = e.created_at,
+                reason,
+                "outbox: an entry never delivered was deleted by the retention policy"
+            );
+        }
+        Ok(out)
     }
 
     /// Closes the file.

@@ -177,7 +177,7 @@ async fn a_flaky_api_loses_and_doubles_nothing_and_the_waits_back_off() {
     let mut seen = std::collections::HashMap::new();
     // Bounded: at most 200 drains, each followed by a jump past the longest wait seen.
     for _ in 0..200 {
-        let report = drain_once(&outbox, &client, None, &mut env, &mut |_| {})
+        let report = drain_once(&outbox, &client, None, 4, &mut env, &mut |_| {})
             .await
             .unwrap();
         let _ = report;

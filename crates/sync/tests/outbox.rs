@@ -211,3 +211,79 @@ async fn a_place_it_cannot_write_is_a_clear_error() {
     assert!(matches!(err, OutboxError::Open { .. }), "{err}");
     assert!(err.to_string().contains("cannot open the outbox"), "{err}");
 }
+
+#[tokio::test]
+async fn the_retention_policy_deletes_only_old_unsent_entries_and_keeps_a_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(&dir.path().join("outbox.db"), sealer(), T0)
+        .await
+        .unwrap();
+    let day = 86_400_000;
+    // An old pending result (with traces), an old result refused for good, an old one in
+    // flight, an old one delivered, and a recent one.
+    for (i, at) in [(1, T0), (2, T0), (3, T0), (4, T0), (5, T0 + 9 * day)] {
+        let jti = format!("jti-{i}");
+        let sid = format!("ses-{i}");
+        let traces = [json!({ "event": "COMPLETE" })];
+        outbox
+            .enqueue_result(&result(&jti, &sid, "a.b.c", &traces), at)
+            .await
+            .unwrap();
+    }
+    let due = outbox.take_due(T0 + 9 * day, 3).await.unwrap();
+    assert_eq!(due.len(), 3);
+    outbox
+        .mark_dead(due[1].id, T0 + 9 * day, "401 KIOSK_DISABLED")
+        .await
+        .unwrap();
+    outbox.acknowledge(due[2].id, T0 + 9 * day).await.unwrap();
+    // due[0] (ses-1's result) stays in flight.
+
+    let now = T0 + 10 * day;
+    let expired = outbox
+        .expire_unsent(now - 7 * day, now, "retention: 7 days")
+        .await
+        .unwrap();
+    // Every old entry never delivered: the refused result, the pending one, and the trace
+    // batches still waiting; not the result in flight, not the delivered one, not the recent.
+    let mut kinds: Vec<_> = expired
+        .iter()
+        .map(|e| (e.session_id.as_str(), e.kind))
+        .collect();
+    kinds.sort_by_key(|k| (k.0, k.1 == EntryKind::Traces));
+    assert_eq!(
+        kinds,
+        [
+            ("ses-1", EntryKind::Traces),
+            ("ses-2", EntryKind::Result),
+            ("ses-2", EntryKind::Traces),
+            ("ses-3", EntryKind::Traces),
+            ("ses-4", EntryKind::Result),
+            ("ses-4", EntryKind::Traces),
+        ]
+    );
+    assert!(
+        expired.iter().all(|e| e.state == EntryState::Expired
+            && e.last_error.as_deref() == Some("retention: 7 days"))
+    );
+    // The record stays; the payload is gone.
+    let status = outbox.status().await.unwrap();
+    assert_eq!(status.expired, expired.len() as i64);
+    let listed = outbox.list(Some(EntryState::Expired), 100).await.unwrap();
+    assert_eq!(listed, expired);
+    assert!(matches!(
+        outbox.payload(expired[0].id).await,
+        Err(OutboxError::NoEntry { .. })
+    ));
+    // The recent one is still there and still opens.
+    let recent = outbox.list(Some(EntryState::Pending), 100).await.unwrap();
+    assert!(recent.iter().any(|e| e.session_id == "ses-5"));
+    // Nothing more to delete the second time.
+    assert!(
+        outbox
+            .expire_unsent(now - 7 * day, now, "retention: 7 days")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

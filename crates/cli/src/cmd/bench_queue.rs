@@ -119,7 +119,7 @@ pub fn run(config: &KioskConfig, a: &BenchQueueArgs, out: &Output) -> anyhow::Re
         let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
         // Drain against the API.
         let t = Instant::now();
-        let drained = drain_once(&outbox, &client, None, &mut SystemEnv, &mut |_| {}).await?;
+        let drained = drain_once(&outbox, &client, None, config.sync.concurrency, &mut SystemEnv, &mut |_| {}).await?;
         let drain_seconds = t.elapsed().as_secs_f64();
         // Memory while many entries wait.
         let rss_before_mb = rss_mb();

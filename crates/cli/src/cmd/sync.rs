@@ -6,14 +6,13 @@
 //! mode 0600) and `sync/outbox.db`; the outbox's sealing key is `outbox.key` in the key store.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use facekiosk_identity::{Jwks, Sealer};
 use facekiosk_runner::Ending;
 use facekiosk_sync::{
-    ApiClient, DrainReport, EntryState, KeyPublisher, NewResult, Outbox, SEAL_KEY_FILE, SystemEnv,
-    drain_once,
+    ApiClient, EntryState, KeyPublisher, NewResult, Outbox, SEAL_KEY_FILE, SystemEnv, WatchEvent,
+    apply_retention, drain_once, watch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -186,13 +185,21 @@ pub fn register(config: &KioskConfig, api: &str, token: &str) -> anyhow::Result<
     })
 }
 
+/// Reads the kiosk's keys from its key store whenever they are to be published: a demo run
+/// beside `sync --watch` adds a test key after the worker started.
 fn publisher(config: &KioskConfig) -> anyhow::Result<KeyPublisher> {
-    let (identity, _) = super::keys::identity(config)?;
-    let test_keys: Jwks = super::keys::test_jwks(config)?.read().unwrap_or_default();
-    Ok(KeyPublisher {
-        identity,
-        test_keys,
-    })
+    // Fails early when the key store cannot be read at all.
+    super::keys::identity(config)?;
+    let config = config.clone();
+    Ok(KeyPublisher::loading(move || {
+        let (identity, _) = super::keys::identity(&config).map_err(|e| e.to_string())?;
+        // A damaged test-key file must not keep the live keys from being published.
+        let test_keys: Jwks = super::keys::test_jwks(&config)
+            .map_err(|e| e.to_string())?
+            .read()
+            .unwrap_or_default();
+        Ok((identity, test_keys))
+    }))
 }
 
 /// `facekiosk sync [--watch]`.
@@ -200,45 +207,54 @@ pub fn sync(config: &KioskConfig, a: &SyncArgs, out: &Output) -> anyhow::Result<
     let reg = load_registration()?.ok_or_else(|| {
         anyhow::anyhow!("this kiosk is not registered: facekiosk kiosk register --api URL --enrolment-token TOKEN")
     })?;
+    config.sync.validate().map_err(anyhow::Error::msg)?;
     let publisher = publisher(config)?;
     runtime()?.block_on(async {
         let outbox = open_outbox(config).await?;
-        let client = ApiClient::new(&reg.api, Some(reg.credential.clone()))?;
+        let client = config.sync.client(&reg.api, Some(reg.credential.clone()))?;
         let mut env = SystemEnv;
-        let mut total = DrainReport::default();
-        loop {
-            let mut progress = |r: &DrainReport| {
-                if !out.json() {
-                    eprint!(
-                        "\rsync: {} delivered, {} retrying, {} refused",
-                        total.delivered + r.delivered,
-                        r.retried,
-                        total.dead + r.dead
-                    );
-                }
-            };
-            let report = drain_once(&outbox, &client, Some(&publisher), &mut env, &mut progress).await?;
-            total.delivered += report.delivered;
-            total.dead += report.dead;
-            total.retried = report.retried;
-            total.offline = report.offline;
-            if !a.watch {
-                break;
+        let human = !out.json();
+        let mut on_event = |e: WatchEvent| match e {
+            WatchEvent::Progress(r) if human => eprint!(
+                "\rsync: {} delivered, {} retrying, {} refused",
+                r.delivered, r.retried, r.dead
+            ),
+            WatchEvent::BackOnline(n) if human => {
+                eprintln!("\nsync: the API answers again; {n} entries are sent now")
             }
-            // Wake at least every 2 s for new entries and due retries; when the API could not
-            // be reached, probe it, and send what waited for it the moment it answers. Stop on
-            // Ctrl-C.
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = tokio::signal::ctrl_c() => break,
+            WatchEvent::Expired(list) => eprintln!(
+                "\nsync: the retention policy deleted {} entries that were never delivered (see `facekiosk queue list --state expired`)",
+                list.len()
+            ),
+            _ => {}
+        };
+        let total = if a.watch {
+            // Until Ctrl-C or SIGTERM: new entries are sent at once, retries when due.
+            watch(
+                &outbox,
+                &client,
+                Some(&publisher),
+                &config.sync,
+                &mut env,
+                shutdown_signal(),
+                &mut on_event,
+            )
+            .await?
+        } else {
+            let expired = apply_retention(&outbox, &config.sync, super::unix_ms() as i64).await?;
+            if !expired.is_empty() {
+                on_event(WatchEvent::Expired(expired));
             }
-            if report.offline && client.reachable().await {
-                let woken = outbox.wake_network_failures(super::unix_ms() as i64).await?;
-                if woken > 0 && !out.json() {
-                    eprintln!("\nsync: the API answers again; {woken} entries are sent now");
-                }
-            }
-        }
+            drain_once(
+                &outbox,
+                &client,
+                Some(&publisher),
+                config.sync.concurrency,
+                &mut env,
+                &mut |r| on_event(WatchEvent::Progress(r.clone())),
+            )
+            .await?
+        };
         let status = outbox.status().await?;
         outbox.close().await;
         out.print(&serde_json::json!({ "sync": total, "queue": status }), || {
@@ -255,14 +271,40 @@ pub fn sync(config: &KioskConfig, a: &SyncArgs, out: &Output) -> anyhow::Result<
     })
 }
 
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 fn state(s: &str) -> anyhow::Result<EntryState> {
     Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
         "pending" => EntryState::Pending,
         "in-flight" | "inflight" => EntryState::InFlight,
         "dead" => EntryState::Dead,
         "acknowledged" => EntryState::Acknowledged,
+        "expired" => EntryState::Expired,
         other => {
-            anyhow::bail!("--state `{other}`: expected pending, in-flight, dead or acknowledged")
+            anyhow::bail!(
+                "--state `{other}`: expected pending, in-flight, dead, acknowledged or expired"
+            )
         }
     })
 }
@@ -277,11 +319,12 @@ pub fn queue(config: &KioskConfig, a: &QueueArgs, out: &Output) -> anyhow::Resul
                 let s = outbox.status().await?;
                 out.print(&s, || {
                     format!(
-                        "pending {}, in flight {}, dead {}, acknowledged {}; last successful sync: {}",
+                        "pending {}, in flight {}, dead {}, acknowledged {}, expired {}; last successful sync: {}",
                         s.pending,
                         s.in_flight,
                         s.dead,
                         s.acknowledged,
+                        s.expired,
                         s.last_successful_sync
                             .map_or_else(|| "never".to_owned(), |t| format!("unix {}", t / 1000))
                     )
