@@ -41,6 +41,6 @@ mod step;
 pub use clock::SessionClock;
 pub use error::RunError;
 pub use provenance::{media_error, provenance};
-pub use run::{Control, Ending, FrameStats, NoReport, Reporter, RunSetup, SourceSpec};
+pub use run::{Control, Ending, FrameStats, NoReport, Preview, Reporter, RunSetup, SourceSpec};
 pub use signing::{SessionSigner, TEST_KEY_TTL_S, session_seed, signer_for};
 pub use step::FrameStep;

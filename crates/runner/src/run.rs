@@ -124,7 +124,13 @@ pub struct RunSetup<'a> {
     pub test_jwks: TestJwksFile,
     /// Cancel and retry from the UI.
     pub control: Option<Receiver<Control>>,
+    /// Shown every frame the source delivers, on the capture thread, before analysis (the
+    /// app's live preview: it must be quick, or it slows the capture).
+    pub preview: Option<Preview>,
 }
+
+/// A live preview: called with every frame the source delivers.
+pub type Preview = Arc<dyn Fn(&image::RgbImage) + Send + Sync>;
 
 impl std::fmt::Debug for RunSetup<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +158,7 @@ impl<'a> RunSetup<'a> {
             realtime: false,
             test_jwks: TestJwksFile::new(dir.join(TEST_JWKS_FILE)),
             control: None,
+            preview: None,
         }
     }
 
@@ -167,7 +174,13 @@ impl<'a> RunSetup<'a> {
         let queue = Arc::new(Queue::new(
             !self.realtime && !source.spec.starts_with("camera"),
         ));
-        let thread = spawn_capture(source, queue.clone(), clock, self.realtime)?;
+        let thread = spawn_capture(
+            source,
+            queue.clone(),
+            clock,
+            self.realtime,
+            self.preview.clone(),
+        )?;
         let result = self.drive(reference, &queue, clock, allow_virtual, reporter);
         queue.stop();
         // The thread ends at its next frame (a camera delivers one within a frame period).
@@ -323,6 +336,7 @@ fn spawn_capture(
     queue: Arc<Queue>,
     clock: SessionClock,
     realtime: bool,
+    preview: Option<Preview>,
 ) -> Result<std::thread::JoinHandle<()>, RunError> {
     std::thread::Builder::new()
         .name("facekiosk-capture".to_owned())
@@ -339,7 +353,14 @@ fn spawn_capture(
             if !queue.push(Item::Opened(info)) {
                 return;
             }
-            capture_loop(src.as_mut(), &queue, clock, file, realtime);
+            capture_loop(
+                src.as_mut(),
+                &queue,
+                clock,
+                file,
+                realtime,
+                preview.as_deref(),
+            );
         })
         .map_err(RunError::Thread)
 }
@@ -350,6 +371,7 @@ fn capture_loop(
     clock: SessionClock,
     file: bool,
     realtime: bool,
+    preview: Option<&(dyn Fn(&image::RgbImage) + Send + Sync)>,
 ) {
     let started = Instant::now();
     loop {
@@ -367,6 +389,9 @@ fn capture_loop(
                 } else {
                     clock.now_ms()
                 };
+                if let Some(show) = preview {
+                    show(&frame.image);
+                }
                 Item::Frame {
                     at,
                     image: frame.image,

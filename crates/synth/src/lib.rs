@@ -15,6 +15,7 @@
 
 pub mod actor;
 pub mod camera;
+pub mod demo;
 pub mod head;
 pub mod motion;
 pub mod print;

@@ -123,11 +123,11 @@ pub fn run(engine: &FaceEngine, iterations: usize) -> anyhow::Result<SessionBenc
     }
     // 2. The demo clip through the whole pipeline, on its own 15 frames/s time line.
     let dir = tempfile::tempdir()?;
-    let photo = facekiosk_face::decode::decode(crate::cmd::demo::PHOTO, Default::default())?;
+    let photo = facekiosk_face::decode::decode(facekiosk_synth::demo::PHOTO, Default::default())?;
     let clip = dir.path().join("clip.avi");
-    facekiosk_capture::video::write_avi(&clip, &crate::cmd::demo::clip_frames(&photo), 15)?;
+    facekiosk_capture::video::write_avi(&clip, &facekiosk_synth::demo::clip_frames(&photo), 15)?;
     let clip_reference = {
-        let id = crate::cmd::demo::id_photo(&photo);
+        let id = facekiosk_synth::demo::id_photo(&photo);
         engine
             .analyze(&id, &engine.photo_options())?
             .face

@@ -11,9 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use facekiosk_face::decode::{DecodeLimits, decode};
-use facekiosk_face::resample::resize;
 use facekiosk_session::{LivenessMode, SessionOptions, SessionPolicy};
-use image::{Rgb, RgbImage};
+use facekiosk_synth::demo::{FPS, PHOTO, clip_frames, id_photo};
 
 use facekiosk_runner::{RunSetup, SourceSpec};
 use facekiosk_session::claims::ReferenceSource;
@@ -23,49 +22,6 @@ use crate::cmd::session::{Printer, print_ending, reference};
 use crate::cmd::unix_ms;
 use crate::config::KioskConfig;
 use crate::output::{Outcome, Output};
-
-/// The built-in test photo.
-pub const PHOTO: &[u8] = include_bytes!("../../../../tests/data/astronaut.jpg");
-
-/// Frames per second of the demo clip.
-const FPS: u32 = 15;
-
-fn canvas(i: u32) -> RgbImage {
-    // A soft studio background that changes a little from frame to frame, as a camera's would.
-    RgbImage::from_fn(640, 480, |x, y| {
-        let v = 150 + ((x / 8 + y / 8 + i) % 24) as u8;
-        Rgb([v, v.saturating_sub(6), v.saturating_sub(14)])
-    })
-}
-
-/// The clip's frames: 8 with the face too far, then 22 well framed, moving by a pixel or two.
-pub fn clip_frames(photo: &RgbImage) -> Vec<RgbImage> {
-    let mut frames = Vec::new();
-    let far = resize(photo, 360, 360);
-    for i in 0..8 {
-        let mut f = canvas(i);
-        image::imageops::overlay(&mut f, &far, 140, 100);
-        frames.push(f);
-    }
-    let head = image::imageops::crop_imm(photo, 100, 0, 320, 360).to_image();
-    let near = resize(&head, 400, 450);
-    for i in 0..22u32 {
-        let mut f = canvas(i + 8);
-        let (dx, dy) = ((i % 5) as i64 - 2, (i % 3) as i64 - 1);
-        image::imageops::overlay(&mut f, &near, 120 + dx, 15 + dy);
-        frames.push(f);
-    }
-    frames
-}
-
-/// An ID-photo-sized crop (35×45 mm at ~110 dpi): a different picture of the same face.
-pub fn id_photo(photo: &RgbImage) -> RgbImage {
-    resize(
-        &image::imageops::crop_imm(photo, 130, 20, 190, 240).to_image(),
-        152,
-        192,
-    )
-}
 
 fn demo_dir() -> PathBuf {
     std::env::temp_dir().join("facekiosk-demo")

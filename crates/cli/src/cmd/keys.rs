@@ -11,8 +11,7 @@ use crate::output::{Outcome, Output};
 
 /// The kiosk's identity from its key store, created on first use.
 pub fn identity(config: &KioskConfig) -> anyhow::Result<(KioskIdentity, KeyStore)> {
-    let store = KeyStore::new(config.keys_dir()?);
-    let (identity, created) = store.load_or_create(unix_ms() / 1000)?;
+    let (identity, store, created) = facekiosk_kiosk::store::KioskStore::new(config)?.identity()?;
     if created {
         eprintln!(
             "facekiosk: created the kiosk identity {} in {}",
@@ -25,13 +24,7 @@ pub fn identity(config: &KioskConfig) -> anyhow::Result<(KioskIdentity, KeyStore
 
 /// Where this kiosk's test keys are published: `test-jwks.json` beside its key store.
 pub fn test_jwks(config: &KioskConfig) -> anyhow::Result<facekiosk_identity::TestJwksFile> {
-    let dir = config.keys_dir()?;
-    let parent = dir
-        .parent()
-        .map_or_else(|| dir.clone(), std::path::Path::to_path_buf);
-    Ok(facekiosk_identity::TestJwksFile::new(
-        parent.join(facekiosk_identity::TEST_JWKS_FILE),
-    ))
+    Ok(facekiosk_kiosk::store::KioskStore::new(config)?.test_jwks()?)
 }
 
 #[derive(Serialize)]

@@ -23,20 +23,10 @@ use facekiosk_face::quality::QualityReport;
 
 use crate::config::KioskConfig;
 
-/// Loads the face engine as configured. A passive-liveness model an operator installed with
-/// `facekiosk models install` (in the default models directory) is used without further
-/// configuration; replacing a shipped model needs `face.models_dir` (or `--models`).
+/// Loads the face engine as configured (`facekiosk_kiosk::store::load_engine`).
 pub fn engine(config: &KioskConfig) -> anyhow::Result<FaceEngine> {
-    let mut face = config.face.clone();
-    if let Ok(installed) = models::install_dir(config)
-        && face.models_dir.as_deref() != Some(installed.as_path())
-        && installed
-            .join(facekiosk_face::manifest::MANIFEST_FILE)
-            .is_file()
-    {
-        face.drop_in_models_dir = Some(installed);
-    }
-    Ok(FaceEngine::load(&config.runtime, &face)?)
+    let store = facekiosk_kiosk::store::KioskStore::new(config)?;
+    Ok(facekiosk_kiosk::store::load_engine(config, &store)?)
 }
 
 /// The unix time now, ms (the edge of the program: the session itself never reads a clock).

@@ -25,14 +25,7 @@ struct RoleRow {
 /// The models directory an operator installs into: the configured one, else
 /// `<data dir>/models` (`~/.local/share/facekiosk/models`).
 pub fn install_dir(config: &KioskConfig) -> anyhow::Result<PathBuf> {
-    if let Some(d) = &config.face.models_dir {
-        return Ok(d.clone());
-    }
-    facekiosk_face::runtime::data_dir()
-        .map(|d| d.join("models"))
-        .ok_or_else(|| {
-            anyhow::anyhow!("no data directory (set HOME or FACEKIOSK_DATA_DIR, or --models DIR)")
-        })
+    Ok(facekiosk_kiosk::store::KioskStore::new(config)?.models_dir()?)
 }
 
 fn store(config: &KioskConfig) -> anyhow::Result<ModelStore> {

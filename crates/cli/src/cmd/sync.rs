@@ -5,88 +5,27 @@
 //! `~/.local/share/facekiosk`): `sync/registration.toml` (the API and the kiosk's credential,
 //! mode 0600) and `sync/outbox.db`; the outbox's sealing key is `outbox.key` in the key store.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
-use facekiosk_identity::{Jwks, Sealer};
+use facekiosk_kiosk::store::{KioskStore, Registration};
 use facekiosk_runner::Ending;
 use facekiosk_sync::{
-    ApiClient, EntryState, KeyPublisher, NewResult, Outbox, SEAL_KEY_FILE, SystemEnv, WatchEvent,
-    apply_retention, drain_once, watch,
+    ApiClient, EntryState, Outbox, SystemEnv, WatchEvent, apply_retention, drain_once, watch,
 };
-use serde::{Deserialize, Serialize};
 
 use crate::args::{QueueArgs, QueueCommand, SyncArgs};
 use crate::config::KioskConfig;
 use crate::output::{Outcome, Output};
 
-/// What registration left behind.
-#[derive(Clone, Serialize, Deserialize)]
-struct Registration {
-    /// The API's base URL.
-    api: String,
-    /// The kiosk id it registered.
-    kiosk_id: String,
-    /// The kiosk's credential (a secret).
-    credential: String,
+fn store(config: &KioskConfig) -> anyhow::Result<KioskStore> {
+    Ok(KioskStore::new(config)?)
 }
 
-fn sync_dir() -> anyhow::Result<PathBuf> {
-    facekiosk_face::runtime::data_dir()
-        .map(|d| d.join("sync"))
-        .ok_or_else(|| anyhow::anyhow!("no data directory (set HOME or FACEKIOSK_DATA_DIR)"))
-}
-
-fn registration_path() -> anyhow::Result<PathBuf> {
-    Ok(sync_dir()?.join("registration.toml"))
-}
-
-fn load_registration() -> anyhow::Result<Option<Registration>> {
-    let path = registration_path()?;
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map(Some).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {e} (register again: facekiosk kiosk register)",
-                path.display()
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
-    }
-}
-
-fn save_registration(r: &Registration) -> anyhow::Result<PathBuf> {
-    use std::io::Write as _;
-    let path = registration_path()?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let tmp = path.with_extension("toml.tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(toml::to_string(r)?.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+fn load_registration(config: &KioskConfig) -> anyhow::Result<Option<Registration>> {
+    Ok(store(config)?.registration()?)
 }
 
 async fn open_outbox(config: &KioskConfig) -> anyhow::Result<Outbox> {
-    let key_path = config.keys_dir()?.join(SEAL_KEY_FILE);
-    let (sealer, _) = Sealer::load_or_create(&key_path).map_err(anyhow::Error::msg)?;
-    Ok(Outbox::open(
-        &sync_dir()?.join("outbox.db"),
-        sealer,
-        super::unix_ms() as i64,
-    )
-    .await?)
+    Ok(store(config)?.open_outbox().await?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -99,15 +38,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Before a registered kiosk starts a session: its outbox must be usable (a session whose
 /// result could not be stored is not started). Unregistered kiosks need none.
 pub fn check_outbox(config: &KioskConfig) -> anyhow::Result<()> {
-    if load_registration()?.is_none() {
-        return Ok(());
-    }
+    let store = store(config)?;
     runtime()?.block_on(async {
-        let outbox = open_outbox(config)
+        store
+            .check_outbox()
             .await
-            .context("no session starts: its result could not be kept")?;
-        outbox.close().await;
-        Ok(())
+            .context("no session starts: its result could not be kept")
     })
 }
 
@@ -118,44 +54,17 @@ pub fn queue_ending(
     ending: &Ending,
     traces: &[serde_json::Value],
 ) -> anyhow::Result<()> {
-    if load_registration()?.is_none() {
-        return Ok(());
-    }
-    let (jws, claims) = match ending {
-        Ending::Success { jws, verified, .. } => (jws, &verified.claims),
-        Ending::Error { .. } => return Ok(()),
-    };
-    let jti = claims["jti"].as_str().unwrap_or_default();
-    let session = claims["sub"].as_str().unwrap_or_default();
-    if jti.is_empty() || session.is_empty() {
-        anyhow::bail!("the signed result has no jti or sub: not queued");
-    }
-    let test = claims["test"] == true;
-    runtime()?.block_on(async {
-        let outbox = open_outbox(config)
-            .await
-            .context("the result could NOT be queued for the API")?;
-        outbox
-            .enqueue_result(
-                &NewResult {
-                    jti,
-                    session_id: session,
-                    test,
-                    jws,
-                    traces,
-                },
-                super::unix_ms() as i64,
-            )
-            .await
-            .context("the result could NOT be queued for the API")?;
-        let status = outbox.status().await?;
+    let store = store(config)?;
+    let status = runtime()?
+        .block_on(store.queue_ending(ending, traces))
+        .context("the result could NOT be queued for the API")?;
+    if let Some(status) = status {
         eprintln!(
             "facekiosk: result queued for the API ({} waiting; `facekiosk sync` delivers them)",
             status.pending + status.in_flight
         );
-        outbox.close().await;
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// `facekiosk kiosk register`.
@@ -170,7 +79,7 @@ pub fn register(config: &KioskConfig, api: &str, token: &str) -> anyhow::Result<
         let credential = client
             .register(token, identity.kiosk_id(), &identity.jwks(), &test_keys)
             .await?;
-        let path = save_registration(&Registration {
+        let path = store(config)?.save_registration(&Registration {
             api: api.trim_end_matches('/').to_owned(),
             kiosk_id: identity.kiosk_id().to_owned(),
             credential,
@@ -185,33 +94,17 @@ pub fn register(config: &KioskConfig, api: &str, token: &str) -> anyhow::Result<
     })
 }
 
-/// Reads the kiosk's keys from its key store whenever they are to be published: a demo run
-/// beside `sync --watch` adds a test key after the worker started.
-fn publisher(config: &KioskConfig) -> anyhow::Result<KeyPublisher> {
-    // Fails early when the key store cannot be read at all.
-    super::keys::identity(config)?;
-    let config = config.clone();
-    Ok(KeyPublisher::loading(move || {
-        let (identity, _) = super::keys::identity(&config).map_err(|e| e.to_string())?;
-        // A damaged test-key file must not keep the live keys from being published.
-        let test_keys: Jwks = super::keys::test_jwks(&config)
-            .map_err(|e| e.to_string())?
-            .read()
-            .unwrap_or_default();
-        Ok((identity, test_keys))
-    }))
-}
-
 /// `facekiosk sync [--watch]`.
 pub fn sync(config: &KioskConfig, a: &SyncArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let reg = load_registration()?.ok_or_else(|| {
+    let reg = load_registration(config)?.ok_or_else(|| {
         anyhow::anyhow!("this kiosk is not registered: facekiosk kiosk register --api URL --enrolment-token TOKEN")
     })?;
     config.sync.validate().map_err(anyhow::Error::msg)?;
-    let publisher = publisher(config)?;
+    super::keys::identity(config)?;
+    let publisher = store(config)?.key_publisher();
     runtime()?.block_on(async {
         let outbox = open_outbox(config).await?;
-        let client = config.sync.client(&reg.api, Some(reg.credential.clone()))?;
+        let client = store(config)?.client(config, &reg)?;
         let mut env = SystemEnv;
         let human = !out.json();
         let mut on_event = |e: WatchEvent| match e {

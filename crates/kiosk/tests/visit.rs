@@ -1,0 +1,233 @@
+//! A customer's visit end to end, as the app runs it: the verification API on 127.0.0.1, a
+//! registered kiosk, a test session made by an integrator with an ID photo and a digit code,
+//! claimed by that code, run on a video file standing in for the camera (the demo's clip of
+//! the built-in photo, in attended mode), its result queued before the outcome was reported,
+//! then delivered; the API then says the session is complete and verified.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use facekiosk_face::decode::{DecodeLimits, decode};
+use facekiosk_face::engine::{FaceConfig, FaceEngine};
+use facekiosk_face::runtime::RuntimeConfig;
+use facekiosk_kiosk::config::KioskConfig;
+use facekiosk_kiosk::store::{KioskStore, Registration};
+use facekiosk_kiosk::visit::{Outcome, VisitEvent, VisitSetup, claim, preview_jpeg, run_visit};
+use facekiosk_server::{Db, EnginePhotoCheck, Parts, PhotoCipher, ServerConfig, SystemClock};
+use facekiosk_sync::{ApiClient, Claim, SystemEnv, drain_once};
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[test]
+fn a_claimed_session_runs_on_the_camera_is_queued_then_delivered_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let runtime = RuntimeConfig {
+        intra_threads: 1,
+        ..RuntimeConfig::default()
+    };
+    let engine = FaceEngine::load(&runtime, &FaceConfig::default()).unwrap();
+    let server_engine = FaceEngine::load(&runtime, &FaceConfig::default()).unwrap();
+
+    // The API, a tenant with a test API key, and an enrolment token.
+    let t0 = now_ms();
+    let (db, server, test_key, token) = rt.block_on(async {
+        let db = Db::connect(
+            &format!("sqlite://{}?mode=rwc", dir.path().join("api.db").display()),
+            4,
+        )
+        .await
+        .unwrap();
+        db.migrate(t0).await.unwrap();
+        facekiosk_server::admin::ensure_tenant(&db, "bank", t0)
+            .await
+            .unwrap();
+        let (key, _) = facekiosk_server::admin::create_api_key(&db, "bank", true, t0)
+            .await
+            .unwrap();
+        let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
+            .await
+            .unwrap();
+        let server = facekiosk_server::start(Parts {
+            config: ServerConfig {
+                listen: "127.0.0.1:0".to_owned(),
+                ..ServerConfig::default()
+            },
+            db: db.clone(),
+            clock: Arc::new(SystemClock),
+            cipher: PhotoCipher::new([2; 32]),
+            photos: Arc::new(EnginePhotoCheck::new(
+                server_engine,
+                DecodeLimits::default(),
+            )),
+        })
+        .await
+        .unwrap();
+        (db, server, key, token)
+    });
+    let api = server.url();
+
+    // The kiosk: its camera is the demo clip; attended mode is allowed for it.
+    let photo = decode(facekiosk_synth::demo::PHOTO, DecodeLimits::default()).unwrap();
+    let clip = dir.path().join("camera.avi");
+    facekiosk_capture::video::write_avi(
+        &clip,
+        &facekiosk_synth::demo::clip_frames(&photo),
+        facekiosk_synth::demo::FPS,
+    )
+    .unwrap();
+    let mut config = KioskConfig::default();
+    config.kiosk.camera = clip.display().to_string();
+    config.session.allow_attended = true;
+    let store = KioskStore::in_dir(&dir.path().join("kiosk"), &config);
+    let (identity, _, created) = store.identity().unwrap();
+    assert!(created);
+    let test_keys = store.test_jwks().unwrap().read().unwrap_or_default();
+    let credential = rt
+        .block_on(ApiClient::new(&api, None).unwrap().register(
+            &token,
+            identity.kiosk_id(),
+            &identity.jwks(),
+            &test_keys,
+        ))
+        .unwrap();
+    store
+        .save_registration(&Registration {
+            api: api.clone(),
+            kiosk_id: identity.kiosk_id().to_owned(),
+            credential: credential.clone(),
+        })
+        .unwrap();
+    let client = store
+        .client(&config, &store.registration().unwrap().unwrap())
+        .unwrap();
+
+    // An integrator's test session, with the ID photo and a digit code.
+    let mut id = Vec::new();
+    facekiosk_synth::demo::id_photo(&photo)
+        .write_to(&mut std::io::Cursor::new(&mut id), image::ImageFormat::Jpeg)
+        .unwrap();
+    let created: serde_json::Value = rt.block_on(async {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "reference_image",
+                reqwest::multipart::Part::bytes(id).file_name("id.jpg"),
+            )
+            .text("generateDigitString", "true")
+            .text("liveness", "attended");
+        reqwest::Client::new()
+            .post(format!("{api}/v1/sessions"))
+            .bearer_auth(&test_key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let digits = created["digitString"].as_str().unwrap().to_owned();
+    let session_id = created["session"]["id"].as_str().unwrap().to_owned();
+
+    // A wrong code is the API's refusal, with its code for the screen.
+    let err = rt
+        .block_on(claim(&client, &Claim::Digits("000000")))
+        .unwrap_err();
+    assert_eq!(err.code, "INVALID_DIGIT_STRING", "{err:?}");
+    let mut visit = rt
+        .block_on(claim(&client, &Claim::Digits(&digits)))
+        .unwrap();
+    // Attended mode needs the staff member who watches (a still photo cannot do challenges).
+    visit.options.operator = Some("staff-7".to_owned());
+    assert_eq!(visit.session_id, session_id);
+    assert!(visit.test);
+
+    // The visit, with a live preview.
+    let frames = Arc::new(AtomicUsize::new(0));
+    let last = Arc::new(Mutex::new(Vec::new()));
+    let (f, l) = (frames.clone(), last.clone());
+    let preview: facekiosk_runner::Preview = Arc::new(move |img: &image::RgbImage| {
+        if let Some(jpeg) = preview_jpeg(img, 640, 480) {
+            f.fetch_add(1, Ordering::SeqCst);
+            *l.lock().unwrap() = jpeg;
+        }
+    });
+    let mut events = Vec::new();
+    let end = run_visit(
+        VisitSetup {
+            config: &config,
+            store: &store,
+            engine: &engine,
+            identity: &identity,
+            control: None,
+            preview: Some(preview),
+        },
+        &visit,
+        &mut |e: VisitEvent| events.push(e),
+    );
+    assert_eq!(
+        (end.outcome, end.queued),
+        (Outcome::Success, true),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.first(),
+        Some(&VisitEvent::Status {
+            status: "opening".to_owned()
+        })
+    );
+    assert_eq!(
+        events.last(),
+        Some(&VisitEvent::Outcome {
+            outcome: Outcome::Success,
+            code: None,
+            queued: true
+        })
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, VisitEvent::Hint { .. })),
+        "{events:?}"
+    );
+    assert!(frames.load(Ordering::SeqCst) >= 10, "preview frames");
+    assert_eq!(&last.lock().unwrap()[..2], &[0xFF, 0xD8]);
+
+    // Delivered; the API says the session is complete and verified.
+    rt.block_on(async {
+        let outbox = store.open_outbox().await.unwrap();
+        let publisher = store.key_publisher();
+        let report = drain_once(
+            &outbox,
+            &client,
+            Some(&publisher),
+            4,
+            &mut SystemEnv,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!((report.delivered, report.dead), (2, 0), "{report:?}");
+        let got: serde_json::Value = reqwest::Client::new()
+            .get(format!("{api}/v1/sessions/{session_id}"))
+            .bearer_auth(&test_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["session"]["status"], "complete", "{got}");
+        assert_eq!(got["session"]["report"]["isVerified"], true, "{got}");
+        server.shutdown().await.unwrap();
+        let _ = db;
+    });
+}

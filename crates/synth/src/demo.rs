@@ -1,0 +1,51 @@
+//! The demo's inputs, made from the built-in test photo (the NASA astronaut portrait): a clip
+//! of a few frames with the face too far away, then the face well framed with a little
+//! movement, and an ID-photo-sized crop of the same photo. `facekiosk demo` and the kiosk app's
+//! tests play the clip through a video source; a still photo cannot blink or turn its head, so
+//! sessions on it run in `attended` mode.
+
+use facekiosk_face::resample::resize;
+use image::{Rgb, RgbImage};
+
+/// The built-in test photo.
+pub const PHOTO: &[u8] = include_bytes!("../../../tests/data/astronaut.jpg");
+
+/// Frames per second of the demo clip.
+pub const FPS: u32 = 15;
+
+fn canvas(i: u32) -> RgbImage {
+    // A soft studio background that changes a little from frame to frame, as a camera's would.
+    RgbImage::from_fn(640, 480, |x, y| {
+        let v = 150 + ((x / 8 + y / 8 + i) % 24) as u8;
+        Rgb([v, v.saturating_sub(6), v.saturating_sub(14)])
+    })
+}
+
+/// The clip's frames: 8 with the face too far, then 22 well framed, moving by a pixel or two.
+pub fn clip_frames(photo: &RgbImage) -> Vec<RgbImage> {
+    let mut frames = Vec::new();
+    let far = resize(photo, 360, 360);
+    for i in 0..8 {
+        let mut f = canvas(i);
+        image::imageops::overlay(&mut f, &far, 140, 100);
+        frames.push(f);
+    }
+    let head = image::imageops::crop_imm(photo, 100, 0, 320, 360).to_image();
+    let near = resize(&head, 400, 450);
+    for i in 0..22u32 {
+        let mut f = canvas(i + 8);
+        let (dx, dy) = ((i % 5) as i64 - 2, (i % 3) as i64 - 1);
+        image::imageops::overlay(&mut f, &near, 120 + dx, 15 + dy);
+        frames.push(f);
+    }
+    frames
+}
+
+/// An ID-photo-sized crop (35×45 mm at ~110 dpi): a different picture of the same face.
+pub fn id_photo(photo: &RgbImage) -> RgbImage {
+    resize(
+        &image::imageops::crop_imm(photo, 130, 20, 190, 240).to_image(),
+        152,
+        192,
+    )
+}
