@@ -1,8 +1,20 @@
 //! Tauri's build step: reads the app config at the repository root.
 fn main() {
-    if let Err(e) =
-        tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json"))
-    {
+    // Only our commands are allowed, and only those the capability names
+    // (capabilities/default.json).
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "kiosk_info",
+        "texts",
+        "claim_session",
+        "start_session",
+        "cancel_session",
+        "retry_session",
+    ]);
+    if let Err(e) = tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .config_path("../tauri.conf.json")
+            .app_manifest(manifest),
+    ) {
         // The build script's own failure message is what cargo shows; say which file to look at.
         println!(
             "cargo:warning=tauri build step failed: {e:#} (check tauri.conf.json at the repository root)"

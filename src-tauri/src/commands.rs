@@ -1,44 +1,252 @@
-//! Tauri commands: the only way the UI reaches the engine. Transport types live here.
+//! Tauri commands: the only way the UI reaches the kiosk. Transport types live here; the work
+//! is done by `facekiosk_kiosk` (claims, visits, the outbox).
 
-use facekiosk_face::runtime::{Runtime, RuntimeConfig};
+use std::sync::mpsc;
+
+use facekiosk_kiosk::visit::{ClaimError, VisitEvent, VisitSetup, claim, preview_jpeg, run_visit};
+use facekiosk_runner::Control;
+use facekiosk_sync::Claim;
 use serde::Serialize;
+use tauri::State;
+use tauri::ipc::{Channel, InvokeResponseBody};
 
-/// What the start screen shows about the engine.
+use crate::state::AppState;
+
+/// The largest preview sent to the screen, px (the frames are mirrored and JPEG-encoded).
+const PREVIEW_W: u32 = 640;
+const PREVIEW_H: u32 = 480;
+
+/// The texts shipped with the app, by language.
+const TEXTS: &[(&str, &str)] = &[("en", include_str!("../../texts/en.json"))];
+
+/// What the welcome screen needs to know.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EngineStatus {
-    /// True when ONNX Runtime loaded and an execution provider was chosen.
+pub struct KioskInfo {
+    /// The engine loaded and the kiosk can run sessions.
     pub ready: bool,
-    /// ONNX Runtime's version, when loaded.
-    pub runtime_version: Option<String>,
-    /// The execution provider in use (`cpu`, `cuda`, …).
-    pub provider: Option<String>,
-    /// The providers the library offers.
-    pub available_providers: Vec<String>,
-    /// Why the engine is not ready, in words for branch IT.
+    /// Why not, for staff.
     pub problem: Option<String>,
+    /// Registered with a verification API (sessions can be claimed).
+    pub registered: bool,
+    /// The kiosk's id.
+    pub kiosk_id: String,
+    /// Languages offered, the first by default.
+    pub languages: Vec<String>,
+    /// The language shown first.
+    pub default_lang: String,
+    /// How long an outcome stays on screen, s.
+    pub outcome_seconds: u64,
+    /// Idle time before the welcome screen returns, s.
+    pub idle_seconds: u64,
+    /// Attempts a session allows by default.
+    pub attempts_allowed: i64,
 }
 
-/// Loads ONNX Runtime (once per process) and reports on it.
-#[tauri::command]
-pub fn engine_status() -> EngineStatus {
-    match Runtime::load(&RuntimeConfig::default()) {
-        Ok(rt) => {
-            let info = rt.info();
-            EngineStatus {
-                ready: true,
-                runtime_version: Some(info.version),
-                provider: Some(info.provider.to_string()),
-                available_providers: info.available_providers,
-                problem: None,
-            }
+/// An error the screen shows by its code.
+#[derive(Debug, Serialize)]
+pub struct UiError {
+    code: String,
+    message: String,
+}
+
+impl UiError {
+    fn new(code: &str, message: impl Into<String>) -> Self {
+        UiError {
+            code: code.to_owned(),
+            message: message.into(),
         }
-        Err(e) => EngineStatus {
-            ready: false,
-            runtime_version: None,
-            provider: None,
-            available_providers: Vec::new(),
-            problem: Some(e.to_string()),
-        },
     }
+}
+
+impl From<ClaimError> for UiError {
+    fn from(e: ClaimError) -> Self {
+        UiError {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+/// The kiosk's readiness and settings; waits for the face engine to load.
+#[tauri::command]
+pub async fn kiosk_info(state: State<'_, AppState>) -> Result<KioskInfo, UiError> {
+    let wait = state.engine_waiter();
+    let engine = tauri::async_runtime::spawn_blocking(wait)
+        .await
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
+    let registered = matches!(state.store.registration(), Ok(Some(_)));
+    let mut problem = engine.err();
+    if let Err(e) = &state.identity {
+        problem.get_or_insert_with(|| format!("the kiosk's identity: {e}"));
+    }
+    let languages = state.config.kiosk.languages.clone();
+    Ok(KioskInfo {
+        ready: problem.is_none(),
+        problem,
+        registered,
+        kiosk_id: state
+            .identity
+            .as_ref()
+            .map(|i| i.kiosk_id().to_owned())
+            .unwrap_or_default(),
+        default_lang: languages
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "en".to_owned()),
+        languages,
+        outcome_seconds: state.config.kiosk.outcome_s,
+        idle_seconds: state.config.kiosk.idle_timeout_s,
+        attempts_allowed: facekiosk_session::SessionOptions::default().max_attempts,
+    })
+}
+
+/// The texts of one language (every string the screens show, by key).
+#[tauri::command]
+pub fn texts(lang: String) -> Result<serde_json::Value, UiError> {
+    let text = TEXTS
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| UiError::new("INVALID_CONFIG", format!("no texts for `{lang}`")))?;
+    serde_json::from_str(text).map_err(|e| UiError::new("INVALID_CONFIG", e.to_string()))
+}
+
+/// What a claim tells the screen.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claimed {
+    session_id: String,
+    test: bool,
+}
+
+/// Claims a session by the digit code the person typed.
+#[tauri::command]
+pub async fn claim_session(state: State<'_, AppState>, digits: String) -> Result<Claimed, UiError> {
+    if !(4..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UiError::new(
+            "INVALID_DIGIT_STRING",
+            "a code is 4 to 12 digits",
+        ));
+    }
+    let registration = match state.store.registration() {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return Err(UiError::new(
+                "NOT_REGISTERED",
+                "this kiosk is not registered with a verification API",
+            ));
+        }
+        Err(e) => return Err(UiError::new("NOT_REGISTERED", e.to_string())),
+    };
+    let client = state
+        .store
+        .client(&state.config, &registration)
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
+    let visit = claim(&client, &Claim::Digits(&digits)).await?;
+    let out = Claimed {
+        session_id: visit.session_id.clone(),
+        test: visit.test,
+    };
+    *state
+        .claimed
+        .lock()
+        .map_err(|_| UiError::new("UNEXPECTED_ERROR", "poisoned"))? = Some(visit);
+    Ok(out)
+}
+
+/// Starts the claimed session: events on `on_event`, preview JPEGs on `on_frame`.
+#[tauri::command]
+pub async fn start_session(
+    state: State<'_, AppState>,
+    session_id: String,
+    lang: String,
+    on_event: Channel<VisitEvent>,
+    on_frame: Channel<InvokeResponseBody>,
+) -> Result<(), UiError> {
+    let poisoned = || UiError::new("UNEXPECTED_ERROR", "poisoned");
+    let mut visit = state
+        .claimed
+        .lock()
+        .map_err(|_| poisoned())?
+        .take()
+        .filter(|v| v.session_id == session_id)
+        .ok_or_else(|| {
+            UiError::new(
+                "SESSION_EXPIRED_OR_NOT_FOUND",
+                "no claimed session with that id",
+            )
+        })?;
+    if state.config.kiosk.languages.contains(&lang) {
+        visit.options.lang = lang;
+    }
+    let identity = state
+        .identity
+        .clone()
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e))?;
+    let engine = tauri::async_runtime::spawn_blocking(state.engine_waiter())
+        .await
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?
+        .map_err(|e| UiError::new("MODEL_ERROR", e))?;
+    let (tx, rx) = mpsc::channel();
+    *state.control.lock().map_err(|_| poisoned())? = Some(tx);
+    let (config, store) = (state.config.clone(), state.store.clone());
+    let preview: facekiosk_runner::Preview = std::sync::Arc::new(move |img: &image::RgbImage| {
+        if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
+            // A screen that went away stops the preview, not the session.
+            let _ = on_frame.send(InvokeResponseBody::Raw(jpeg));
+        }
+    });
+    std::thread::Builder::new()
+        .name("facekiosk-visit".to_owned())
+        .spawn(move || {
+            let mut sink = |e: VisitEvent| {
+                let _ = on_event.send(e);
+            };
+            let end = run_visit(
+                VisitSetup {
+                    config: &config,
+                    store: &store,
+                    engine: &engine,
+                    identity: &identity,
+                    control: Some(rx),
+                    preview: Some(preview),
+                },
+                &visit,
+                &mut sink,
+            );
+            tracing::info!(session = %visit.session_id, outcome = ?end.outcome, queued = end.queued, "visit ended");
+        })
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
+    Ok(())
+}
+
+fn control(state: &State<'_, AppState>, c: Control) -> Result<(), UiError> {
+    let guard = state
+        .control
+        .lock()
+        .map_err(|_| UiError::new("UNEXPECTED_ERROR", "poisoned"))?;
+    match guard.as_ref() {
+        // A session that already ended has nothing to cancel or retry.
+        Some(tx) => {
+            let _ = tx.send(c);
+            Ok(())
+        }
+        None => Err(UiError::new(
+            "SESSION_EXPIRED_OR_NOT_FOUND",
+            "no session is running",
+        )),
+    }
+}
+
+/// Cancels the session in progress.
+#[tauri::command]
+pub fn cancel_session(state: State<'_, AppState>) -> Result<(), UiError> {
+    control(&state, Control::Cancel)
+}
+
+/// Tries again after a failed attempt.
+#[tauri::command]
+pub fn retry_session(state: State<'_, AppState>) -> Result<(), UiError> {
+    control(&state, Control::Retry)
 }

@@ -1,6 +1,7 @@
 //! The FaceKiosk desktop app.
 //!
-//! A thin shell: it wires Tauri commands and events to the engine crates and shows `ui/`.
+//! A thin shell: it reads `facekiosk.toml` (the same file as the `facekiosk` command's), wires
+//! Tauri commands and channels to `facekiosk_kiosk`, runs the sync worker, and shows `ui/`.
 //! **Never** here: face logic, SQL, HTTP handling — those live in the crates.
 
 #![cfg_attr(
@@ -9,6 +10,20 @@
 )]
 
 mod commands;
+mod state;
+
+use facekiosk_kiosk::config::{KioskConfig, config_path, read};
+use facekiosk_kiosk::store::KioskStore;
+
+/// The configuration: `$FACEKIOSK_CONFIG`, else `~/.config/facekiosk/facekiosk.toml` when it
+/// exists, else the defaults. An invalid file stops the app with the reason.
+fn load_config() -> Result<KioskConfig, String> {
+    let explicit = std::env::var_os("FACEKIOSK_CONFIG").map(std::path::PathBuf::from);
+    match config_path(explicit.as_deref()) {
+        Some(path) => read(&path).map_err(|e| e.to_string()),
+        None => Ok(KioskConfig::default()),
+    }
+}
 
 fn main() {
     tracing_subscriber::fmt()
@@ -17,8 +32,31 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("facekiosk-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    let store = match KioskStore::new(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("facekiosk-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    state::spawn_sync_worker(&config, &store);
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::engine_status])
+        .manage(state::AppState::start(config, store))
+        .invoke_handler(tauri::generate_handler![
+            commands::kiosk_info,
+            commands::texts,
+            commands::claim_session,
+            commands::start_session,
+            commands::cancel_session,
+            commands::retry_session,
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {
         tracing::error!("the kiosk app stopped: {e}");

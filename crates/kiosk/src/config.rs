@@ -50,6 +50,9 @@ pub struct KioskSection {
     pub idle_timeout_s: u64,
     /// How long an outcome stays on screen before the welcome screen returns, s.
     pub outcome_s: u64,
+    /// Fixes the liveness challenges' draw, for a `camera` that is a clip recorded for that
+    /// draw (tests, demonstrations). Refused with a real camera.
+    pub test_challenge_seed: Option<u64>,
 }
 
 impl Default for KioskSection {
@@ -60,6 +63,7 @@ impl Default for KioskSection {
             languages: vec!["en".to_owned()],
             idle_timeout_s: 60,
             outcome_s: 8,
+            test_challenge_seed: None,
         }
     }
 }
@@ -71,6 +75,13 @@ impl KioskConfig {
         let k = &self.kiosk;
         if k.camera.trim().is_empty() {
             return Err("kiosk.camera is empty: expected camera, camera:N or a file".to_owned());
+        }
+        if k.test_challenge_seed.is_some() && k.camera.starts_with("camera") {
+            return Err(
+                "kiosk.test_challenge_seed is only for a recorded clip, never for a camera \
+                 (predictable challenges defeat the liveness check)"
+                    .to_owned(),
+            );
         }
         if k.languages.is_empty()
             || k.languages.iter().any(|l| {

@@ -359,7 +359,10 @@ pub fn run_visit(
     };
     let mut run = RunSetup::new(setup.engine, setup.identity, visit.options.clone());
     run.policy = setup.config.session.clone();
-    run.realtime = true;
+    // A clip standing in for the camera plays every frame at its own timestamps, so a clip
+    // recorded for a session plays out the same; a camera is live whatever this says.
+    run.realtime = false;
+    run.challenge_seed = setup.config.kiosk.test_challenge_seed;
     run.control = setup.control;
     run.preview = setup.preview;
     if let Ok(t) = setup.store.test_jwks() {

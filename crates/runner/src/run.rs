@@ -127,6 +127,9 @@ pub struct RunSetup<'a> {
     /// Shown every frame the source delivers, on the capture thread, before analysis (the
     /// app's live preview: it must be quick, or it slows the capture).
     pub preview: Option<Preview>,
+    /// The challenges' seed, fixed: only for a recorded clip made for that seed (a test or a
+    /// demonstration). Refused on a camera: predictable challenges defeat liveness.
+    pub challenge_seed: Option<u64>,
 }
 
 /// A live preview: called with every frame the source delivers.
@@ -159,6 +162,7 @@ impl<'a> RunSetup<'a> {
             test_jwks: TestJwksFile::new(dir.join(TEST_JWKS_FILE)),
             control: None,
             preview: None,
+            challenge_seed: None,
         }
     }
 
@@ -224,7 +228,16 @@ impl<'a> RunSetup<'a> {
             policy: self.policy.clone(),
             provenance: provenance(self.engine, &info, allow_virtual),
         };
-        let seed = session_seed()?;
+        let mut seed = session_seed()?;
+        if let Some(fixed) = self.challenge_seed {
+            if info.kind == SourceKind::Camera {
+                return Ok(early_error(OperationError::new(
+                    ErrorCode::InvalidConfig,
+                    "a fixed challenge seed is only for recorded clips, never for a camera",
+                )));
+            }
+            seed.challenges = fixed;
+        }
         let (session, events) = Session::start(self.options.clone(), ctx, reference, seed, start);
         let mut step = FrameStep::new(self.engine, session, self.options.audit_image);
         let mut outcome: Outcome = None;

@@ -1,0 +1,643 @@
+//! End to end through the real app: the verification API on 127.0.0.1, the app built from this
+//! workspace, run under Xvfb and driven by WebDriver (`tauri-driver` in front of Debian's
+//! `WebKitWebDriver`) as a person would use it: tap, type the session's digit code on the
+//! keypad, agree, look at the camera (a video file standing in for it), see the outcome.
+//!
+//! Needs a display (`DISPLAY`), `tauri-driver` and `WebKitWebDriver`: `scripts/e2e` provides
+//! them and `make test` runs it. Without them the test fails and says what is missing.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use facekiosk_face::decode::{DecodeLimits, decode};
+use facekiosk_face::engine::{FaceConfig, FaceEngine};
+use facekiosk_face::runtime::RuntimeConfig;
+use facekiosk_kiosk::config::KioskConfig;
+use facekiosk_kiosk::store::{KioskStore, Registration};
+use facekiosk_server::{Db, EnginePhotoCheck, Parts, PhotoCipher, ServerConfig, SystemClock};
+use facekiosk_sync::ApiClient;
+use serde_json::{Value, json};
+
+/// Frames per second of the recorded clips.
+const FPS: u32 = 15;
+
+/// Records a clip of the synthetic head of the built-in photo doing what a session seeded with
+/// `seed` asks, frame by frame as the app will see it (each frame JPEG-encoded as the clip
+/// stores it, at the clip's timestamps), and writes it to `path`. Returns whether that session
+/// passed (a draw the synthetic head cannot do, such as a blink, fails).
+fn record_clip(engine: &FaceEngine, id_photo: &[u8], seed: u64, path: &Path) -> bool {
+    use facekiosk_face::manifest::sha256_hex;
+    use facekiosk_runner::FrameStep;
+    use facekiosk_session::claims::{DeviceClaim, ReferenceSource};
+    use facekiosk_session::guidance::Hint;
+    use facekiosk_session::{
+        Event, Reference, Session, SessionContext, SessionOptions, SessionPolicy, SessionSeed,
+    };
+    use facekiosk_synth::actor::{Action, Actor, Person, Prompt, Scene};
+    use rand::SeedableRng as _;
+
+    let limits = DecodeLimits::default();
+    let photo = decode(facekiosk_synth::demo::PHOTO, limits).unwrap();
+    let analysis = engine.analyze(&photo, &engine.photo_options()).unwrap();
+    let landmarks = analysis.face.as_ref().unwrap().landmarks.as_ref().unwrap();
+    let head = facekiosk_synth::head::Head::new(&photo, landmarks, 90.0).unwrap();
+    let id = decode(id_photo, limits).unwrap();
+    let reference = Reference::from_photo(
+        &engine.analyze(&id, &engine.photo_options()).unwrap(),
+        sha256_hex(id_photo),
+        ReferenceSource::Api,
+    )
+    .unwrap();
+    let key = facekiosk_identity::TestKey::generate(
+        &facekiosk_identity::KioskIdentity::from_seed("rec", [1; 32], 0),
+        0,
+        u64::MAX / 4,
+    )
+    .unwrap();
+    let source = facekiosk_capture::SourceInfo {
+        name: "recording".to_owned(),
+        kind: facekiosk_capture::SourceKind::Video,
+        fps: Some(FPS as f32),
+        frames: None,
+        is_virtual: false,
+    };
+    let ctx = SessionContext {
+        signer: key.signer(),
+        device: DeviceClaim::default(),
+        calibration: engine.calibration().0.clone(),
+        passive_threshold: engine.passive_liveness_threshold(),
+        policy: SessionPolicy::default(),
+        provenance: facekiosk_runner::provenance(engine, &source, false),
+    };
+    let options = SessionOptions {
+        session_id: "recording".to_owned(),
+        ..SessionOptions::default()
+    };
+    let t0 = 1_800_000_000_000u64;
+    let (session, events) = Session::start(
+        options,
+        ctx,
+        reference,
+        SessionSeed {
+            challenges: seed,
+            result_id: [0; 16],
+        },
+        t0,
+    );
+    let mut step = FrameStep::new(engine, session, false);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut actor = Person::new(head, Scene::random(&mut rng), &mut rng);
+    let mut prompt: Option<Prompt> = None;
+    let follow = |events: &[Event], t: f32, prompt: &mut Option<Prompt>| {
+        for e in events {
+            match e {
+                Event::Challenge(c) => {
+                    let action = match c.kind {
+                        facekiosk_session::options::ChallengeKind::TurnLeft => Action::TurnLeft,
+                        facekiosk_session::options::ChallengeKind::TurnRight => Action::TurnRight,
+                        facekiosk_session::options::ChallengeKind::LookUp => Action::LookUp,
+                        facekiosk_session::options::ChallengeKind::LookDown => Action::LookDown,
+                        facekiosk_session::options::ChallengeKind::Smile => Action::Smile,
+                        facekiosk_session::options::ChallengeKind::Blink => Action::Blink,
+                    };
+                    *prompt = Some(Prompt {
+                        action,
+                        shown_ms: t,
+                    });
+                }
+                Event::Guidance(h) if *h != Hint::FollowChallenge => *prompt = None,
+                _ => {}
+            }
+        }
+    };
+    follow(&events, 0.0, &mut prompt);
+    let mut frames = Vec::new();
+    let mut passed = false;
+    let mut index = 0u64;
+    // Up to 40 s, then one more second after the end so the app's run is never short of
+    // frames.
+    let mut after_end = 0;
+    while index < u64::from(FPS) * 40 && after_end < FPS {
+        let ts = (index as f64 * 1000.0 / f64::from(FPS)) as u64;
+        let canvas = actor.frame(ts as f32, prompt, &mut rng);
+        let image = facekiosk_synth::camera::capture(&canvas, &mut rng);
+        if step.session().is_finished() {
+            after_end += 1;
+        } else {
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+                .encode_image(&image)
+                .unwrap();
+            let events = step.frame(t0 + ts, decode(&jpeg, limits).unwrap());
+            passed |= events.iter().any(|e| matches!(e, Event::Success(_)));
+            follow(&events, ts as f32, &mut prompt);
+        }
+        frames.push(image);
+        index += 1;
+    }
+    facekiosk_capture::video::write_avi(path, &frames, FPS).unwrap();
+    passed
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A WebDriver session with the app (W3C protocol over HTTP).
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Driver {
+    async fn start(port: u16, app: &Path) -> Driver {
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let session = loop {
+            let answer = http
+                .post(format!("{base}/session"))
+                .json(&json!({ "capabilities": { "alwaysMatch": {
+                    "tauri:options": { "application": app.display().to_string() }
+                } } }))
+                .send()
+                .await;
+            if let Ok(r) = answer {
+                let v: Value = r.json().await.unwrap();
+                match v["value"]["sessionId"].as_str() {
+                    Some(id) => break id.to_owned(),
+                    None => panic!("WebDriver refused a session: {v}"),
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tauri-driver did not answer on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        Driver {
+            http,
+            base,
+            session,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    /// Runs `script` in the page and returns its value.
+    async fn js(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    async fn screen(&self) -> String {
+        self.js("return document.getElementById('app').dataset.screen")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Waits (bounded) until the app shows `screen`.
+    async fn until_screen(&self, screen: &str, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let now = self.screen().await;
+            if now == screen {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "the app shows `{now}`, not `{screen}`, after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the element `css` matches, as a person's tap would.
+    async fn tap(&self, css: &str) {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        let id = found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element `{css}`: {found}"))
+            .to_owned();
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_code(&self, digits: &str) {
+        for d in digits.chars() {
+            self.tap(&format!("[data-action=digit][data-digit='{d}']"))
+                .await;
+        }
+        self.tap("[data-action=submit]").await;
+    }
+
+    /// The visible text of the current screen.
+    async fn text(&self) -> String {
+        self.js("const s = document.querySelector('section.screen:not([hidden])'); return s ? s.innerText : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        use base64::Engine as _;
+        let b64 = self
+            .call(reqwest::Method::GET, "/screenshot", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    async fn quit(&self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `tauri-driver`, killed with the test.
+struct TauriDriver(Child);
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn prerequisites() -> PathBuf {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "no DISPLAY: run the end-to-end test through scripts/e2e (it starts Xvfb), or `make test`"
+    );
+    assert!(
+        Path::new("/usr/bin/WebKitWebDriver").is_file(),
+        "WebKitWebDriver is missing: apt-get install webkit2gtk-driver (scripts/setup does)"
+    );
+    std::env::var_os("TAURI_DRIVER")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tauri-driver"))
+        })
+        .filter(|p| p.is_file())
+        .expect("tauri-driver is missing: cargo install tauri-driver --locked (scripts/e2e does)")
+}
+
+/// The ONNX Runtime library the rest of the tests use (the app gets its own data dir).
+fn ort_library() -> PathBuf {
+    let lib = facekiosk_face::runtime::data_dir()
+        .map(|d| d.join("onnxruntime").join("libonnxruntime.so"))
+        .filter(|p| p.is_file());
+    lib.expect("ONNX Runtime is missing: run scripts/setup")
+}
+
+struct Kiosk {
+    data: PathBuf,
+    config: PathBuf,
+}
+
+/// A kiosk data dir registered with the API, and a configuration file whose camera is `camera`.
+async fn kiosk(
+    dir: &Path,
+    name: &str,
+    api: &str,
+    token: &str,
+    camera: &Path,
+    seed: Option<u64>,
+) -> Kiosk {
+    let data = dir.join(name);
+    let config_path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config_path,
+        format!(
+            "[runtime]\nlibrary = {lib:?}\nintra_threads = 1\n[session]\nallow_attended = true\n\
+             [kiosk]\ncamera = {camera:?}\noutcome_s = 60\n{seed}",
+            lib = ort_library().display().to_string(),
+            camera = camera.display().to_string(),
+            seed = seed
+                .map(|s| format!("test_challenge_seed = {s}\n"))
+                .unwrap_or_default(),
+        ),
+    )
+    .unwrap();
+    let config = KioskConfig::default();
+    let store = KioskStore::in_dir(&data, &config);
+    let (identity, _, _) = store.identity().unwrap();
+    let credential = ApiClient::new(api, None)
+        .unwrap()
+        .register(
+            token,
+            identity.kiosk_id(),
+            &identity.jwks(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .save_registration(&Registration {
+            api: api.to_owned(),
+            kiosk_id: identity.kiosk_id().to_owned(),
+            credential,
+        })
+        .unwrap();
+    Kiosk {
+        data,
+        config: config_path,
+    }
+}
+
+fn spawn_driver(driver: &Path, port: u16, kiosk: &Kiosk) -> TauriDriver {
+    TauriDriver(
+        Command::new(driver)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .env("FACEKIOSK_DATA_DIR", &kiosk.data)
+            .env("FACEKIOSK_CONFIG", &kiosk.config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts"),
+    )
+}
+
+fn jpeg_of(photo: &[u8], crop: impl Fn(&image::RgbImage) -> image::RgbImage) -> Vec<u8> {
+    let img = decode(photo, DecodeLimits::default()).unwrap();
+    let mut out = Vec::new();
+    crop(&img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut out),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    out
+}
+
+async fn session_status(api: &str, key: &str, id: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{api}/v1/sessions/{id}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn create_session(api: &str, key: &str, id_photo: &[u8]) -> (String, String) {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "reference_image",
+            reqwest::multipart::Part::bytes(id_photo.to_vec()).file_name("id.jpg"),
+        )
+        .text("generateDigitString", "true");
+    let created: Value = reqwest::Client::new()
+        .post(format!("{api}/v1/sessions"))
+        .bearer_auth(key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        created["session"]["id"].as_str().unwrap().to_owned(),
+        created["digitString"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by `make test` through scripts/e2e"]
+async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_verified_result() {
+    let driver = prerequisites();
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_facekiosk-app"));
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // The API, with a test API key and enrolment tokens.
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let db = Db::connect(
+        &format!("sqlite://{}?mode=rwc", dir.path().join("api.db").display()),
+        4,
+    )
+    .await
+    .unwrap();
+    db.migrate(t0).await.unwrap();
+    facekiosk_server::admin::ensure_tenant(&db, "bank", t0)
+        .await
+        .unwrap();
+    let (key, _) = facekiosk_server::admin::create_api_key(&db, "bank", true, t0)
+        .await
+        .unwrap();
+    let engine = FaceEngine::load(
+        &RuntimeConfig {
+            intra_threads: 1,
+            ..RuntimeConfig::default()
+        },
+        &FaceConfig::default(),
+    )
+    .unwrap();
+    let server = facekiosk_server::start(Parts {
+        config: ServerConfig {
+            listen: "127.0.0.1:0".to_owned(),
+            ..ServerConfig::default()
+        },
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        cipher: PhotoCipher::new([2; 32]),
+        photos: Arc::new(EnginePhotoCheck::new(engine, DecodeLimits::default())),
+    })
+    .await
+    .unwrap();
+    let api = server.url();
+    let id_photo = jpeg_of(
+        facekiosk_synth::demo::PHOTO,
+        facekiosk_synth::demo::id_photo,
+    );
+
+    // A kiosk whose camera is missing: a wrong code is refused and can be typed again; the
+    // right one is claimed; the camera error screen follows the consent.
+    let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
+        .await
+        .unwrap();
+    let k = kiosk(
+        dir.path(),
+        "kiosk-a",
+        &api,
+        &token,
+        &dir.path().join("no-such-camera.avi"),
+        None,
+    )
+    .await;
+    let port = free_port();
+    let _driver = spawn_driver(&driver, port, &k);
+    let d = Driver::start(port, &app).await;
+    let (_, digits) = create_session(&api, &key, &id_photo).await;
+    let outcome = async {
+        d.until_screen("attract", Duration::from_secs(30)).await;
+        d.screenshot(&shots.join("attract.png")).await;
+        d.tap("[data-action=start]").await;
+        d.until_screen("keypad", Duration::from_secs(5)).await;
+        d.type_code("000000").await;
+        // Refused by the API: still on the keypad, with the reason.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(d.screen().await, "keypad");
+        let shown = d
+            .js("return document.getElementById('code-error').hidden")
+            .await;
+        assert_eq!(shown, json!(false), "the wrong code's error is shown");
+        d.type_code(&digits).await;
+        d.until_screen("consent", Duration::from_secs(10)).await;
+        d.tap("[data-action=agree]").await;
+        d.until_screen("cameraError", Duration::from_secs(60)).await;
+        let text = d.text().await;
+        assert!(!text.trim().is_empty(), "the camera error screen has text");
+        d.screenshot(&shots.join("camera-error.png")).await;
+    };
+    let result = tokio::time::timeout(Duration::from_secs(180), outcome).await;
+    d.quit().await;
+    drop(_driver);
+    assert!(result.is_ok(), "the scenario did not finish in 3 minutes");
+
+    // A kiosk whose camera is a clip of the synthetic head following the challenges of a fixed
+    // draw: the session passes active liveness and matches; the app queues the result and its
+    // sync worker delivers it; the API then says complete and verified.
+    let recorder = FaceEngine::load(
+        &RuntimeConfig {
+            intra_threads: 1,
+            ..RuntimeConfig::default()
+        },
+        &FaceConfig::default(),
+    )
+    .unwrap();
+    let clip = dir.path().join("head.avi");
+    let seed = (1..=12)
+        .find(|&s| record_clip(&recorder, &id_photo, s, &clip))
+        .expect("a draw the synthetic head passes, among 12");
+    let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
+        .await
+        .unwrap();
+    let k = kiosk(dir.path(), "kiosk-b", &api, &token, &clip, Some(seed)).await;
+    let port = free_port();
+    let _driver = spawn_driver(&driver, port, &k);
+    let d = Driver::start(port, &app).await;
+    let (session_id, digits) = create_session(&api, &key, &id_photo).await;
+    let other = jpeg_of(
+        &std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/grace_hopper.jpg"),
+        )
+        .unwrap(),
+        |i| i.clone(),
+    );
+    let (_, stranger_digits) = create_session(&api, &key, &other).await;
+    let outcome = async {
+        d.until_screen("attract", Duration::from_secs(30)).await;
+        d.tap("[data-action=start]").await;
+        d.until_screen("keypad", Duration::from_secs(5)).await;
+        d.type_code(&digits).await;
+        d.until_screen("consent", Duration::from_secs(10)).await;
+        d.tap("[data-action=agree]").await;
+        d.until_screen("capture", Duration::from_secs(10)).await;
+        // The preview shows frames.
+        let started = Instant::now();
+        let shown = "const i = document.getElementById('preview-img'); \
+                     return !!(i && !i.hidden && i.naturalWidth > 0)";
+        while d.js(shown).await != json!(true) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no preview frame"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        d.screenshot(&shots.join("capture.png")).await;
+        d.until_screen("success", Duration::from_secs(120)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        d.screenshot(&shots.join("success.png")).await;
+        // Delivered by the app's sync worker: the API has it, verified.
+        let started = Instant::now();
+        loop {
+            let got = session_status(&api, &key, &session_id).await;
+            if got["session"]["status"] == "complete" {
+                assert_eq!(got["session"]["report"]["isVerified"], true, "{got}");
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the API never got the result: {got}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        // Someone else's ID photo: the face does not match, and the screen says how many
+        // attempts are left.
+        d.tap("[data-action=done]").await;
+        d.until_screen("attract", Duration::from_secs(10)).await;
+        d.tap("[data-action=start]").await;
+        d.until_screen("keypad", Duration::from_secs(5)).await;
+        d.type_code(&stranger_digits).await;
+        d.until_screen("consent", Duration::from_secs(10)).await;
+        d.tap("[data-action=agree]").await;
+        d.until_screen("attemptFailed", Duration::from_secs(120))
+            .await;
+        // (after the screen's entrance animation)
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let text = d.text().await;
+        assert!(text.contains('2'), "attempts left are shown: {text}");
+        d.screenshot(&shots.join("attempt-failed.png")).await;
+    };
+    let result = tokio::time::timeout(Duration::from_secs(400), outcome).await;
+    d.quit().await;
+    assert!(result.is_ok(), "the scenario did not finish in time");
+    server.shutdown().await.unwrap();
+}
