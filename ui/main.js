@@ -1,33 +1,186 @@
-// Start screen: asks the app shell for the engine's status and shows it.
-"use strict";
+// Wires the kiosk's screens together: input (touch, keyboard) and the app's answers become events
+// for flow.js; its new state is drawn by view.js; its effects are carried out here, through
+// bridge.js (the only module that talks to the app). The protocol with the app: tests/ui/README.md.
 
-async function showEngineStatus() {
-  const headline = document.getElementById("headline");
-  const tauri = window.__TAURI__;
-  if (!tauri || !tauri.core) {
-    headline.textContent = "This page runs inside the FaceKiosk app.";
-    return;
+import * as bridge from "./bridge.js";
+import { initialState, next } from "./flow.js";
+import { setTexts, setEnglish } from "./texts.js";
+import { setupView, applyLanguage, render } from "./view.js";
+import { showFrame, clearPreview } from "./preview.js";
+import { frameBytes } from "./geometry.js";
+
+/** How often deadlines (idle, outcome countdown) are checked (ms). */
+const TICK_MS = 200;
+/** How often an out-of-service kiosk asks the app again whether it is ready (ms). */
+const RECHECK_MS = 30000;
+
+const SESSION_SCREENS = ["capture", "processing", "attemptFailed"];
+
+let state = initialState();
+let textsRequest = 0;
+let loadedLang = null;
+let englishLoaded = false;
+
+/** Feeds one event to the state machine, draws the result and runs its effects. */
+function dispatch(event) {
+  const prev = state;
+  const result = next(state, { ...event, now: performance.now() });
+  state = result.state;
+  if (state !== prev) {
+    if (SESSION_SCREENS.includes(prev.screen) && !SESSION_SCREENS.includes(state.screen)) clearPreview();
+    render(state, prev);
   }
-  try {
-    const s = await tauri.core.invoke("engine_status");
-    if (s.ready) {
-      headline.textContent = "Ready";
-      document.getElementById("runtime-version").textContent = s.runtimeVersion;
-      document.getElementById("provider").textContent = s.provider;
-      document.getElementById("providers").textContent = s.availableProviders.join(", ");
-      document.getElementById("status").hidden = false;
-    } else {
-      headline.textContent = "The face engine cannot start";
-      const p = document.getElementById("problem");
-      p.textContent = s.problem;
-      p.hidden = false;
+  for (const effect of result.effects) run(effect);
+}
+
+function run(effect) {
+  switch (effect.type) {
+    case "loadTexts":
+      loadTexts(effect.lang);
+      break;
+    case "claim":
+      bridge.invoke("claim_session", { digits: effect.digits }).then(
+        (r) => dispatch({ type: "claimed", sessionId: r.sessionId, test: !!r.test }),
+        (error) => dispatch({ type: "claimFailed", error }),
+      );
+      break;
+    case "startSession":
+      startSession(effect);
+      break;
+    case "cancelSession":
+      bridge.invoke("cancel_session").catch((error) => dispatch({ type: "cancelFailed", seq: effect.seq, error }));
+      break;
+    case "retrySession": {
+      const seq = state.sessionSeq;
+      bridge.invoke("retry_session").catch((error) => dispatch({ type: "startFailed", seq, error }));
+      break;
     }
-  } catch (e) {
-    headline.textContent = "The face engine cannot start";
-    const p = document.getElementById("problem");
-    p.textContent = String(e);
-    p.hidden = false;
   }
 }
 
-document.addEventListener("DOMContentLoaded", showEngineStatus);
+function startSession({ seq, sessionId, lang }) {
+  let firstFrame = true;
+  const onEvent = bridge.channel((message) => {
+    let event = message;
+    if (typeof message === "string") {
+      try {
+        event = JSON.parse(message);
+      } catch {
+        return;
+      }
+    }
+    dispatch({ type: "session", seq, event });
+  });
+  const onFrame = bridge.channel((data) => {
+    // Frames of an earlier session, or while no preview shows, are dropped.
+    if (seq !== state.sessionSeq || state.screen !== "capture") return;
+    const bytes = frameBytes(data);
+    if (!bytes || bytes.length === 0) return;
+    showFrame(bytes);
+    if (firstFrame) {
+      firstFrame = false;
+      dispatch({ type: "firstFrame", seq });
+    }
+  });
+  bridge
+    .invoke("start_session", { sessionId, lang, onEvent, onFrame })
+    .catch((error) => dispatch({ type: "startFailed", seq, error }));
+}
+
+/** Loads the texts of `lang` (and English, the fallback for missing keys), then redraws. */
+async function loadTexts(lang) {
+  const request = ++textsRequest;
+  if (lang !== loadedLang) {
+    const load = (l) => bridge.invoke("texts", { lang: l }).catch(() => null);
+    const [own, english] = await Promise.all([load(lang), lang === "en" || englishLoaded ? null : load("en")]);
+    if (request !== textsRequest) return;
+    if (english) {
+      setEnglish(english);
+      englishLoaded = true;
+    }
+    setTexts(lang, own || {});
+    if (lang === "en" && own) englishLoaded = true;
+    // A language whose texts did not come is asked again next time.
+    loadedLang = own ? lang : null;
+  }
+  applyLanguage(state);
+}
+
+async function askKioskInfo() {
+  let info;
+  try {
+    info = await bridge.invoke("kiosk_info");
+  } catch (error) {
+    dispatch({ type: "infoFailed", error });
+    return;
+  }
+  // The first screen shows with its texts, never with keys while they load.
+  if (info && typeof info.defaultLang === "string") await loadTexts(info.defaultLang);
+  dispatch({ type: "info", info });
+}
+
+function onClick(e) {
+  const target = e.target instanceof Element ? e.target.closest("[data-action]") : null;
+  if (target) {
+    if (target.disabled) return;
+    dispatch({ type: target.dataset.action, digit: target.dataset.digit, lang: target.dataset.lang });
+    return;
+  }
+  // The whole welcome screen is one big start button.
+  if (state.screen === "attract" && e.target instanceof Element && e.target.closest("#screen-attract")) {
+    dispatch({ type: "start" });
+  }
+}
+
+function onKey(e) {
+  dispatch({ type: "touch" });
+  const button = e.target instanceof Element ? e.target.closest("button") : null;
+  // A key of the keypad keeps focus after a tap; Enter then means OK, not "press that digit again".
+  const onButton = button && !(button.closest("#keys") && button.id !== "key-ok");
+  if (state.screen === "keypad") {
+    if (/^[0-9]$/.test(e.key)) {
+      dispatch({ type: "digit", digit: e.key });
+      e.preventDefault();
+    } else if (e.key === "Backspace" || e.key === "Delete") {
+      dispatch({ type: "backspace" });
+      e.preventDefault();
+    } else if (e.key === "Enter" && !onButton) {
+      dispatch({ type: "submit" });
+      e.preventDefault();
+    } else if (e.key === "Escape") {
+      dispatch({ type: "decline" });
+    }
+  } else if (state.screen === "attract" && /^[0-9]$/.test(e.key)) {
+    // Typing the code straight away starts with it.
+    dispatch({ type: "start" });
+    dispatch({ type: "digit", digit: e.key });
+    e.preventDefault();
+  } else if (state.screen === "attract" && (e.key === "Enter" || e.key === " ") && !onButton) {
+    dispatch({ type: "start" });
+    e.preventDefault();
+  } else if (state.screen === "capture" && e.key === "Escape") {
+    dispatch({ type: state.confirmCancel ? "cancelDismiss" : "cancel" });
+  }
+}
+
+function boot() {
+  setupView();
+  render(state, null);
+  document.addEventListener("click", onClick);
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("pointerdown", () => dispatch({ type: "touch" }), { passive: true });
+  // A kiosk: no long-press menu, no dragging the page's pictures around.
+  document.addEventListener("contextmenu", (e) => e.preventDefault());
+  document.addEventListener("dragstart", (e) => e.preventDefault());
+  setInterval(() => {
+    if (state.idleDeadline != null || state.outcomeDeadline != null || state.cancelDeadline != null) {
+      dispatch({ type: "tick" });
+    }
+  }, TICK_MS);
+  setInterval(() => {
+    if (state.screen === "outOfService") askKioskInfo();
+  }, RECHECK_MS);
+  askKioskInfo();
+}
+
+boot();

@@ -26,6 +26,7 @@ fn load_config() -> Result<KioskConfig, String> {
 }
 
 fn main() {
+    let started = std::time::Instant::now();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -48,7 +49,7 @@ fn main() {
     };
     state::spawn_sync_worker(&config, &store);
     let result = tauri::Builder::default()
-        .manage(state::AppState::start(config, store))
+        .manage(state::AppState::start(config, store, started))
         .invoke_handler(tauri::generate_handler![
             commands::kiosk_info,
             commands::texts,

@@ -28,11 +28,15 @@ pub struct AppState {
     pub claimed: Mutex<Option<ClaimedVisit>>,
     /// Cancel and retry for the visit in progress (`None`: none runs).
     pub control: Mutex<Option<Sender<Control>>>,
+    /// When the process started (the cold start is measured from it).
+    pub started: std::time::Instant,
+    /// Whether the welcome screen has been told the kiosk's state once.
+    pub welcomed: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
     /// Starts loading the engine and returns at once.
-    pub fn start(config: KioskConfig, store: KioskStore) -> AppState {
+    pub fn start(config: KioskConfig, store: KioskStore, started: std::time::Instant) -> AppState {
         let identity = store
             .identity()
             .map(|(identity, _, _)| identity)
@@ -66,6 +70,8 @@ impl AppState {
             engine,
             claimed: Mutex::new(None),
             control: Mutex::new(None),
+            started,
+            welcomed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -1,0 +1,368 @@
+// Test harness for the kiosk's screens (ui/): a read-only static server for the repository, a fake
+// of the app's Tauri bridge that plays scripted scenarios, and a PNG reader to tell a blank
+// screenshot from a drawn one. Nothing here ships: ui/ never loads it; the tests inject the fake
+// with `page.addInitScript` before ui/index.html runs.
+
+import http from "node:http";
+import fs from "node:fs/promises";
+import path from "node:path";
+import zlib from "node:zlib";
+
+/** The app's Content-Security-Policy (tauri.conf.json), sent with every page so tests obey it. */
+export const APP_CSP =
+  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".ttf": "font/ttf",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+/**
+ * Serves `root` read-only on 127.0.0.1 at a free port: GET and HEAD only, nothing outside root,
+ * no directory listings. Resolves to `{ url, close }`.
+ */
+export function startServer(root) {
+  const base = path.resolve(root);
+  const server = http.createServer(async (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { Allow: "GET, HEAD" }).end();
+      return;
+    }
+    let rel;
+    try {
+      rel = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const file = path.resolve(base, "." + rel);
+    if (file !== base && !file.startsWith(base + path.sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const stat = await fs.stat(file);
+      if (!stat.isFile()) throw new Error("not a file");
+      const body = await fs.readFile(file);
+      const ext = path.extname(file).toLowerCase();
+      const headers = {
+        "Content-Type": TYPES[ext] || "application/octet-stream",
+        "Content-Length": body.length,
+        "Cache-Control": "no-store",
+      };
+      if (ext === ".html") headers["Content-Security-Policy"] = APP_CSP;
+      res.writeHead(200, headers);
+      res.end(req.method === "HEAD" ? undefined : body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+/**
+ * Decodes an 8-bit, non-interlaced PNG (what Chromium's screenshots are) into
+ * `{ width, height, channels, pixels }`.
+ */
+export function decodePng(buf) {
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error("not a PNG");
+  let pos = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = 0;
+  const idat = [];
+  while (pos < buf.length) {
+    const len = buf.readUInt32BE(pos);
+    const type = buf.toString("latin1", pos + 4, pos + 8);
+    const data = buf.subarray(pos + 8, pos + 8 + len);
+    if (type === "IHDR") {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      const depth = data[8];
+      colorType = data[9];
+      if (depth !== 8 || data[12] !== 0) throw new Error("only 8-bit non-interlaced PNGs");
+    } else if (type === "IDAT") {
+      idat.push(data);
+    } else if (type === "IEND") {
+      break;
+    }
+    pos += 12 + len;
+  }
+  const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType];
+  if (!channels) throw new Error(`PNG colour type ${colorType} not supported`);
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  const pixels = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const out = pixels.subarray(y * stride, (y + 1) * stride);
+    const up = y > 0 ? pixels.subarray((y - 1) * stride, y * stride) : null;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= channels ? out[i - channels] : 0;
+      const b = up ? up[i] : 0;
+      const c = up && i >= channels ? up[i - channels] : 0;
+      let v = line[i];
+      if (filter === 1) v += a;
+      else if (filter === 2) v += b;
+      else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[i] = v & 0xff;
+    }
+  }
+  return { width, height, channels, pixels };
+}
+
+/** How much a picture varies: distinct colours (4 bits a channel) and the luminance's std dev. */
+export function imageStats(png) {
+  const { pixels, channels } = png;
+  const colours = new Set();
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let i = 0; i + channels <= pixels.length; i += channels * 3) {
+    const r = pixels[i];
+    const g = channels >= 3 ? pixels[i + 1] : r;
+    const b = channels >= 3 ? pixels[i + 2] : r;
+    colours.add(((r >> 4) << 8) | ((g >> 4) << 4) | (b >> 4));
+    const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    sum += l;
+    sum2 += l * l;
+    n++;
+  }
+  const mean = sum / n;
+  return { colours: colours.size, stddev: Math.sqrt(Math.max(0, sum2 / n - mean * mean)) };
+}
+
+/**
+ * The fake app, run in the page before ui/ loads (`page.addInitScript(fakeApp, scenario)`).
+ * It defines `window.__TAURI__.core` ({ invoke, Channel }) as the app does with
+ * `withGlobalTauri`, answers commands from `scenario`, plays the scenario's session scripts
+ * through the channels, and exposes `window.__fake` for the test to steer and inspect:
+ * `calls` (every invoke), `open(gate)` (lets a script go on past `{ gate }`), `emit(event)`,
+ * `frames` (count per kind of frame payload) and `urls` (blob URLs created / revoked).
+ *
+ * scenario = {
+ *   info: {...},                 kiosk_info's answer (merged over ready defaults)
+ *   textsPatch: {...},           deep-merged over the texts the server has
+ *   claims: { digits: { sessionId, test } | { error: { code, message } } },
+ *   claimDelayMs,                how long claim_session takes
+ *   sessions: { sessionId: [steps] }, played on start_session
+ *   afterRetry: { sessionId: [steps] }, played on retry_session
+ *   afterCancel: [steps],        played on cancel_session (default: canceled outcome)
+ *   startError: { code, message } start_session rejects with it
+ * }
+ * step = { delay } | { event } | { gate } | { frames: true|false } | { delay, event }
+ */
+export function fakeApp(scenario) {
+  const calls = [];
+  const frames = { arraybuffer: 0, uint8array: 0, array: 0 };
+  const urls = { created: 0, revoked: 0 };
+  const gates = new Map();
+  let nextChannelId = 1;
+  let session = null;
+  let run = 0;
+
+  // Count blob URLs, to check that the preview revokes each one it replaces.
+  const createUrl = URL.createObjectURL.bind(URL);
+  const revokeUrl = URL.revokeObjectURL.bind(URL);
+  URL.createObjectURL = (o) => {
+    urls.created++;
+    return createUrl(o);
+  };
+  URL.revokeObjectURL = (u) => {
+    urls.revoked++;
+    return revokeUrl(u);
+  };
+
+  class Channel {
+    constructor(onmessage) {
+      this.id = nextChannelId++;
+      this.onmessage = onmessage || (() => {});
+    }
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  function gate(name) {
+    if (!gates.has(name)) {
+      let open;
+      const promise = new Promise((r) => (open = r));
+      gates.set(name, { promise, open, opened: false, reached: false });
+    }
+    return gates.get(name);
+  }
+
+  function isMerge(v) {
+    return v && typeof v === "object" && !Array.isArray(v);
+  }
+  function merge(a, b) {
+    const out = { ...a };
+    for (const [k, v] of Object.entries(b || {})) out[k] = isMerge(v) && isMerge(a[k]) ? merge(a[k], v) : v;
+    return out;
+  }
+
+  // Preview frames: the repository's test portrait on a plain background, as JPEGs of 640 × 480,
+  // in the three shapes the app's channel may deliver (ArrayBuffer, Uint8Array, number array).
+  let jpegs = null;
+  async function makeFrames() {
+    if (jpegs) return jpegs;
+    const blob = await (await fetch("/tests/data/grace_hopper.jpg")).blob();
+    const photo = await createImageBitmap(blob);
+    jpegs = [];
+    for (const dx of [0, 3, -3]) {
+      const canvas = document.createElement("canvas");
+      canvas.width = 640;
+      canvas.height = 480;
+      const g = canvas.getContext("2d");
+      const bg = g.createLinearGradient(0, 0, 640, 480);
+      bg.addColorStop(0, "#6d7f8c");
+      bg.addColorStop(1, "#2e3b45");
+      g.fillStyle = bg;
+      g.fillRect(0, 0, 640, 480);
+      const h = 560;
+      const w = (photo.width / photo.height) * h;
+      g.drawImage(photo, (640 - w) / 2 + dx, -10, w, h);
+      const jpeg = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85));
+      jpegs.push(new Uint8Array(await jpeg.arrayBuffer()));
+    }
+    return jpegs;
+  }
+
+  function startFrames(s) {
+    stopFrames(s);
+    let i = 0;
+    s.timer = setInterval(() => {
+      if (!jpegs) return;
+      const bytes = jpegs[i % jpegs.length];
+      const kind = ["arraybuffer", "uint8array", "array"][i % 3];
+      const payload =
+        kind === "arraybuffer" ? bytes.slice().buffer : kind === "uint8array" ? bytes.slice() : Array.from(bytes);
+      frames[kind]++;
+      i++;
+      s.onFrame.onmessage(payload);
+    }, scenario.frameIntervalMs || 80);
+  }
+
+  function stopFrames(s) {
+    if (s && s.timer) clearInterval(s.timer);
+    if (s) s.timer = null;
+  }
+
+  async function play(steps) {
+    const mine = ++run;
+    const s = session;
+    for (const step of steps || []) {
+      if (mine !== run) return;
+      if (step.gate) {
+        const g = gate(step.gate);
+        g.reached = true;
+        await g.promise;
+      }
+      if (step.delay) await sleep(step.delay);
+      if (mine !== run) return;
+      if (step.frames === true) startFrames(s);
+      if (step.frames === false) stopFrames(s);
+      if (step.event) s.onEvent.onmessage(JSON.parse(JSON.stringify(step.event)));
+    }
+  }
+
+  async function invoke(cmd, args = {}) {
+    const summary = {};
+    for (const [k, v] of Object.entries(args || {})) summary[k] = v instanceof Channel ? `Channel#${v.id}` : v;
+    calls.push({ cmd, args: summary });
+    await sleep(10);
+    switch (cmd) {
+      case "kiosk_info":
+        return {
+          ready: true,
+          problem: null,
+          registered: true,
+          kioskId: "kiosk-0a1b2c3d4e5f",
+          languages: ["en"],
+          defaultLang: "en",
+          outcomeSeconds: 8,
+          idleSeconds: 60,
+          attemptsAllowed: 3,
+          ...(scenario.info || {}),
+        };
+      case "texts": {
+        const res = await fetch(`/texts/${encodeURIComponent(args.lang)}.json`);
+        if (!res.ok) throw { code: "UNEXPECTED_ERROR", message: `no texts for ${args.lang}` };
+        return merge(await res.json(), scenario.textsPatch || {});
+      }
+      case "claim_session": {
+        await sleep(scenario.claimDelayMs ?? 150);
+        const answer = (scenario.claims || {})[args.digits];
+        if (!answer) throw { code: "INVALID_DIGIT_STRING", message: "no session has this code" };
+        if (answer.error) throw answer.error;
+        return { sessionId: answer.sessionId, test: !!answer.test };
+      }
+      case "start_session": {
+        if (!(args.onEvent instanceof Channel) || !(args.onFrame instanceof Channel)) {
+          throw { code: "UNEXPECTED_ERROR", message: "start_session needs onEvent and onFrame channels" };
+        }
+        if (scenario.startError) throw scenario.startError;
+        stopFrames(session);
+        session = { id: args.sessionId, onEvent: args.onEvent, onFrame: args.onFrame, timer: null };
+        await makeFrames();
+        play((scenario.sessions || {})[args.sessionId] || []);
+        return null;
+      }
+      case "retry_session":
+        if (!session) throw { code: "UNEXPECTED_ERROR", message: "no session" };
+        play((scenario.afterRetry || {})[session.id] || [{ event: { kind: "status", status: "requiresInput" } }]);
+        return null;
+      case "cancel_session":
+        if (!session) throw { code: "UNEXPECTED_ERROR", message: "no session" };
+        play(
+          scenario.afterCancel || [
+            { frames: false },
+            { delay: 100, event: { kind: "status", status: "canceled" } },
+            { event: { kind: "outcome", outcome: "canceled", code: "USER_CANCEL", queued: false } },
+          ],
+        );
+        return null;
+      default:
+        throw { code: "UNEXPECTED_ERROR", message: `unknown command ${cmd}` };
+    }
+  }
+
+  window.__TAURI__ = { core: { invoke, Channel } };
+  window.__fake = {
+    calls,
+    frames,
+    urls,
+    open: (name) => {
+      const g = gate(name);
+      g.opened = true;
+      g.open();
+    },
+    reached: (name) => gate(name).reached,
+    emit: (event) => session && session.onEvent.onmessage(event),
+    stopFrames: () => stopFrames(session),
+  };
+}

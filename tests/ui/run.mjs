@@ -1,0 +1,759 @@
+// Browser tests of the kiosk's customer screens: headless Chromium (Debian's, through
+// playwright-core) loads ui/index.html with a fake app bridge, walks every scenario a customer can
+// meet, checks what each screen says and shows, and saves a screenshot of each screen (to
+// $UI_SHOTS: scripts/ui-test puts them under the build dir, and in docs/screenshots/ with
+// --update-screenshots). Exits non-zero on the first failure, with what went wrong.
+//
+//   node tests/ui/run.mjs            (scripts/ui-test installs what this needs, then runs it)
+//   CHROMIUM=/path/to/chrome node tests/ui/run.mjs
+//   UI_TEST_ONLY="happy path" node tests/ui/run.mjs    (the scenarios whose name contains it)
+
+import { chromium } from "playwright-core";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, fakeApp, decodePng, imageStats } from "./harness.mjs";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const SHOTS = process.env.UI_SHOTS
+  ? path.resolve(process.env.UI_SHOTS)
+  : path.join(os.tmpdir(), "facekiosk-ui-screenshots");
+const VIEWPORT = { width: 1280, height: 800 };
+const CODE = "123456";
+
+// ---------------------------------------------------------------------------------------------
+// Scripted sessions (events as the Rust side sends them on the onEvent channel)
+
+const ev = {
+  status: (status) => ({ event: { kind: "status", status } }),
+  hint: (hint, delay = 0) => ({ delay, event: { kind: "hint", hint } }),
+  face: (box) => ({ event: { kind: "face", box } }),
+  progress: (value, delay = 0) => ({ delay, event: { kind: "progress", value } }),
+  challenge: (challenge, index, count) => ({ event: { kind: "challenge", challenge, index, count } }),
+  outcome: (outcome, code = null, queued = false, delay = 0) => ({
+    delay,
+    event: { kind: "outcome", outcome, code, queued },
+  }),
+};
+const FACE_IN = { x: 0.36, y: 0.2, w: 0.28, h: 0.5 };
+
+/** The start of every session: the camera opens, frames come, the engine waits for a face. */
+const opening = [ev.status("opening"), { delay: 350, frames: true }, ev.status("requiresInput")];
+
+const SESSIONS = {
+  happy: [
+    ...opening,
+    ev.hint("MOVE_CLOSER"),
+    ev.face(FACE_IN),
+    { gate: "capture" },
+    ev.hint("HOLD_STILL"),
+    ev.progress(0.3),
+    ev.progress(0.6, 60),
+    { gate: "progress" },
+    ev.progress(1),
+    ev.hint("FOLLOW_CHALLENGE"),
+    ev.challenge("TURN_LEFT", 1, 2),
+    { gate: "challenge1" },
+    ev.challenge("BLINK", 2, 2),
+    { gate: "challenge2" },
+    ev.hint("HOLD_STILL"),
+    ev.progress(0.5),
+    ev.progress(1, 60),
+    ev.status("processing"),
+    ev.hint("PROCESSING"),
+    { frames: false },
+    { gate: "processing" },
+    ev.status("complete"),
+    ev.outcome("success", null, false),
+  ],
+  fails: [
+    ...opening,
+    ev.hint("LOOK_STRAIGHT"),
+    ev.face({ x: 0.05, y: 0.1, w: 0.2, h: 0.3 }),
+    ev.progress(1, 100),
+    ev.challenge("SMILE", 1, 2),
+    { gate: "smile" },
+    ev.status("processing"),
+    { delay: 100, event: { kind: "attemptFailed", hint: "TRY_AGAIN", attemptsLeft: 2 } },
+  ],
+  camera: [
+    ...opening,
+    ev.hint("CENTER_YOUR_FACE"),
+    { delay: 100, event: { kind: "camera", state: "lost" } },
+    { frames: false },
+    { gate: "lost" },
+    ev.status("canceled"),
+    ev.outcome("cameraError", "MEDIA_NOT_FOUND_ERROR"),
+  ],
+  timeout: [...opening, ev.hint("LOOK_AT_CAMERA"), { gate: "t" }, ev.outcome("timeout", "INACTIVITY_TIMEOUT")],
+  staff: [...opening, { gate: "s" }, ev.outcome("seeStaff", "SESSION_EXPIRED_OR_NOT_FOUND")],
+  final: [
+    ...opening,
+    { gate: "f" },
+    ev.status("complete"),
+    ev.outcome("failure", "SESSION_INVALIDATED_FACE_RECOGNITION_TOO_MANY_ATTEMPTS", true),
+  ],
+  broken: [...opening, { gate: "e" }, ev.outcome("error", "MODEL_ERROR")],
+};
+
+const CLAIMS = {
+  [CODE]: { sessionId: "happy" },
+  "222222": { sessionId: "fails", test: true },
+  "333333": { sessionId: "camera" },
+  "444444": { sessionId: "timeout" },
+  "555555": { sessionId: "staff" },
+  "666666": { sessionId: "final" },
+  "777777": { sessionId: "broken" },
+  "888888": { error: { code: "NETWORK_ERROR", message: "the API cannot be reached" } },
+  "111111": { error: { code: "SESSION_EXPIRED_OR_NOT_FOUND", message: "expired" } },
+};
+
+function scenario(extra = {}) {
+  return { claims: CLAIMS, sessions: SESSIONS, claimDelayMs: 60, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+class TestFailure extends Error {}
+
+function fail(message) {
+  throw new TestFailure(message);
+}
+
+function expect(cond, message) {
+  if (!cond) fail(message);
+}
+
+async function screenOf(page) {
+  return page.evaluate(() => document.getElementById("app").dataset.screen);
+}
+
+/** Waits until `screen` is the one shown (its section visible, every other hidden). */
+async function expectScreen(page, screen, timeout = 5000) {
+  const shows = (s) => {
+    const app = document.getElementById("app");
+    const shown = [...document.querySelectorAll("section.screen")].filter((x) => !x.hidden);
+    return app.dataset.screen === s && shown.length === 1 && shown[0].dataset.screen === s;
+  };
+  try {
+    // Checked at once first: a short timeout must not expire before the first poll on a busy machine.
+    if (await page.evaluate(shows, screen)) return;
+    await page.waitForFunction(shows, screen, { timeout });
+  } catch {
+    fail(`expected the "${screen}" screen, but "${await screenOf(page)}" shows`);
+  }
+}
+
+async function textOf(page, selector) {
+  return (await page.locator(selector).first().innerText()).trim();
+}
+
+async function expectText(page, selector, expected, timeout = 4000) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => {
+        const el = document.querySelector(sel);
+        return el && !el.closest("[hidden]") && el.textContent.includes(want);
+      },
+      [selector, expected],
+      { timeout },
+    );
+  } catch {
+    const el = page.locator(selector).first();
+    const got = (await el.count()) ? await el.textContent() : "(no such element)";
+    fail(`expected ${selector} to show "${expected}", got "${got}"`);
+  }
+}
+
+async function waitGate(page, name) {
+  await page.waitForFunction((n) => window.__fake.reached(n), name, { timeout: 5000 }).catch(() => {
+    fail(`the scripted session never reached gate "${name}"`);
+  });
+}
+
+async function openGate(page, name) {
+  await waitGate(page, name);
+  await page.evaluate((n) => window.__fake.open(n), name);
+}
+
+async function calls(page, cmd) {
+  return page.evaluate((c) => window.__fake.calls.filter((x) => x.cmd === c), cmd);
+}
+
+/** Types a code on the on-screen keypad (or the physical keyboard for the digits in `byKeyboard`). */
+async function typeCode(page, code, byKeyboard = "") {
+  for (const d of code) {
+    if (byKeyboard.includes(d)) await page.keyboard.press(d);
+    else await page.click(`#keys [data-digit="${d}"]`);
+  }
+}
+
+/** From attract to the consent screen with `code`. */
+async function toConsent(page, code) {
+  await page.click("#screen-attract [data-action=start]");
+  await expectScreen(page, "keypad");
+  await typeCode(page, code);
+  await page.click("#key-ok");
+  await expectScreen(page, "consent");
+}
+
+/** From attract to the capture screen of the session behind `code`. */
+async function toCapture(page, code) {
+  await toConsent(page, code);
+  await page.click("#screen-consent [data-action=agree]");
+  await expectScreen(page, "capture");
+}
+
+/**
+ * Check 7 on the screen shown: every visible text is filled in (no blank where a text belongs, no
+ * raw key such as "screen.attract.title", no unfilled {placeholder}, no "undefined"), every
+ * button has a name, and nothing sticks out of the 1280 × 800 screen.
+ */
+async function checkScreen(page, label) {
+  // Let entrance animations end first (they move things by a few pixels); loops and countdowns go on.
+  await page.evaluate(() =>
+    Promise.all(
+      document.getAnimations()
+        .filter((a) => a.effect && a.effect.getComputedTiming().endTime <= 1000)
+        .map((a) => a.finished.catch(() => {})),
+    ),
+  );
+  const problems = await page.evaluate(() => {
+    const out = [];
+    const visible = (el) => {
+      if (el.closest("[hidden]")) return false;
+      const style = getComputedStyle(el);
+      if (style.visibility === "hidden" || style.display === "none") return false;
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height > 0;
+    };
+    const rawKey = /\b(screen|hint|challenge|error)\.[A-Za-z0-9_.]+/;
+    const describe = (el) =>
+      el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.dataset.t ? `[data-t=${el.dataset.t}]` : "");
+    const all = [...document.querySelectorAll("body *")].filter(visible);
+    for (const el of all) {
+      const own = [...el.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent)
+        .join("")
+        .trim();
+      if (own && rawKey.test(own)) out.push(`raw text key shown in ${describe(el)}: "${own}"`);
+      if (own && /\{\w+\}|undefined|null|NaN|\[object/.test(own)) out.push(`unfilled text in ${describe(el)}: "${own}"`);
+      const wantsText =
+        el.hasAttribute("data-t") || ["H1", "H2", "P", "LI"].includes(el.tagName) || el.classList.contains("staff-text");
+      if (wantsText && !el.textContent.trim()) out.push(`empty text in ${describe(el)}`);
+      if (el.tagName === "BUTTON") {
+        const name = (el.getAttribute("aria-label") || el.textContent || "").trim();
+        if (!name) out.push(`button without a name: ${describe(el)}`);
+        if (rawKey.test(name)) out.push(`raw key as a button name: ${describe(el)}: "${name}"`);
+        const r = el.getBoundingClientRect();
+        if (r.height < 64 || r.width < 64) out.push(`touch target under 64 px: ${describe(el)} (${r.width}×${r.height})`);
+      }
+      for (const attr of ["aria-label"]) {
+        const v = el.getAttribute(attr);
+        if (v !== null && (!v.trim() || rawKey.test(v))) out.push(`bad ${attr} on ${describe(el)}: "${v}"`);
+      }
+      if (el.closest(".visually-hidden")) continue; // for screen readers only: no layout to check
+      const r = el.getBoundingClientRect();
+      if (r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1) {
+        out.push(`off screen: ${describe(el)} at ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)}`);
+      }
+      if (own && el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflow !== "visible") {
+        out.push(`text cut off in ${describe(el)}`);
+      }
+    }
+    const doc = document.scrollingElement;
+    if (doc.scrollHeight > innerHeight + 1 || doc.scrollWidth > innerWidth + 1) out.push("the page scrolls");
+    return out;
+  });
+  if (problems.length) fail(`${label}: ${problems.join("; ")}`);
+}
+
+const shots = [];
+
+/** Checks the screen shown, saves its screenshot as docs/screenshots/<name>.png and checks it is not blank. */
+async function shoot(page, name) {
+  await page.evaluate(() => document.fonts.ready);
+  await checkScreen(page, name); // waits for the entrance animations too
+  const buf = await page.screenshot({ type: "png" });
+  const png = decodePng(buf);
+  expect(png.width === VIEWPORT.width && png.height === VIEWPORT.height, `${name}: screenshot is ${png.width}×${png.height}`);
+  const stats = imageStats(png);
+  expect(
+    buf.length > 15000 && stats.colours >= 12 && stats.stddev > 12,
+    `${name}: the screenshot looks blank (${buf.length} bytes, ${stats.colours} colours, σ ${stats.stddev.toFixed(1)})`,
+  );
+  await fs.writeFile(path.join(SHOTS, `${name}.png`), buf);
+  shots.push(name);
+}
+
+async function codeCells(page) {
+  return page.evaluate(() => [...document.querySelectorAll("#code .code-cell")].map((c) => c.textContent).join(""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+const SCENARIOS = [
+  {
+    name: "happy path",
+    scenario: scenario({ info: { outcomeSeconds: 2 } }),
+    async run(page) {
+      await shoot(page, "attract");
+      expect((await textOf(page, "#screen-attract .btn-lang")) === "English", "the language button says English");
+      await page.click("#screen-attract h1"); // anywhere on the welcome screen starts
+      await expectScreen(page, "keypad");
+      await typeCode(page, "12");
+      await typeCode(page, "3", "3"); // a physical keyboard works too
+      expect((await codeCells(page)) === "123", `the code shows "${await codeCells(page)}" after 3 digits`);
+      expect(await page.locator("#key-ok").isDisabled(), "OK is disabled before 6 digits");
+      await shoot(page, "keypad");
+      await page.click('[data-action="backspace"]');
+      expect((await codeCells(page)) === "12", "backspace removes the last digit");
+      await typeCode(page, "3456", "56");
+      await typeCode(page, "9"); // a 7th digit is ignored
+      expect((await codeCells(page)) === CODE, `the code shows "${await codeCells(page)}"`);
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "consent");
+      const claim = await calls(page, "claim_session");
+      expect(claim.length === 1 && claim[0].args.digits === CODE, `claim_session got ${JSON.stringify(claim)}`);
+      await shoot(page, "consent");
+
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      const start = (await calls(page, "start_session"))[0];
+      expect(
+        start && start.args.sessionId === "happy" && start.args.lang === "en" &&
+          /^Channel#/.test(start.args.onEvent) && /^Channel#/.test(start.args.onFrame),
+        `start_session got ${JSON.stringify(start)}`,
+      );
+      await expectText(page, "#hint-text", "Come a little closer");
+      await page.waitForFunction(() => {
+        const img = document.getElementById("preview-img");
+        return !img.hidden && img.src.startsWith("blob:") && img.naturalWidth === 640;
+      }, null, { timeout: 4000 }).catch(() => fail("the preview shows no camera frame"));
+      await page.waitForFunction(() => document.getElementById("preview").dataset.face === "in", null, { timeout: 2000 })
+        .catch(() => fail("the oval does not turn green with a face in it"));
+      expect(await page.locator("#preview-opening").isHidden(), "the camera spinner is gone once frames come");
+      await shoot(page, "capture");
+
+      await openGate(page, "capture");
+      await expectText(page, "#hint-text", "Hold still");
+      await page.waitForFunction(() => document.getElementById("progress-meter").getAttribute("aria-valuenow") === "60",
+        null, { timeout: 3000 }).catch(() => fail("the progress does not reach 60 %"));
+      const ring = await page.evaluate(() => document.getElementById("oval-progress").style.strokeDashoffset);
+      expect(parseFloat(ring) === 40, `the progress ring's offset is ${ring}, not 40`);
+      await openGate(page, "progress");
+      await expectText(page, "#challenge-step", "1 of 2");
+      await expectText(page, "#challenge-text", "Turn your head to your left");
+      expect((await page.getAttribute("#head", "data-challenge")) === "TURN_LEFT", "the head acts out TURN_LEFT");
+      const anim = await page.evaluate(() => getComputedStyle(document.querySelector("#head .head-features")).animationName);
+      expect(anim === "turn-left", `the head's animation is "${anim}"`);
+      expect(await page.locator("#capture-tips").isHidden(), "the tips give way to the challenge");
+      await shoot(page, "challenge");
+      await openGate(page, "challenge1");
+      await expectText(page, "#challenge-step", "2 of 2");
+      await expectText(page, "#challenge-text", "Blink");
+      await openGate(page, "challenge2");
+      await expectScreen(page, "processing");
+      await shoot(page, "processing");
+      await openGate(page, "processing");
+      await expectScreen(page, "success");
+      expect(await page.locator("#screen-success .queued-note").isHidden(), "no queued note when the result was sent");
+      await expectText(page, "#screen-success .countdown-text", "Back to the start in");
+      await shoot(page, "success");
+
+      const stats = await page.evaluate(() => ({ frames: window.__fake.frames, urls: window.__fake.urls }));
+      expect(stats.frames.arraybuffer > 0 && stats.frames.uint8array > 0 && stats.frames.array > 0,
+        `frames of every kind were sent: ${JSON.stringify(stats.frames)}`);
+      await expectScreen(page, "attract", 4000); // outcomeSeconds: 2
+      const urls = await page.evaluate(() => window.__fake.urls);
+      expect(urls.created > 3 && urls.created === urls.revoked,
+        `every preview blob URL is revoked (${urls.revoked} of ${urls.created})`);
+      expect(await page.evaluate(() => !document.getElementById("preview-img").getAttribute("src")),
+        "the last customer's picture is gone");
+    },
+  },
+  {
+    name: "wrong code lets the customer retype",
+    scenario: scenario(),
+    async run(page) {
+      await page.keyboard.press("0"); // typing on the welcome screen starts with that digit
+      await expectScreen(page, "keypad");
+      expect((await codeCells(page)) === "0", "the first digit typed on the welcome screen counts");
+      await typeCode(page, "00000");
+      await page.click("#key-ok");
+      await expectText(page, "#code-error-text", "That code is not right");
+      await expectScreen(page, "keypad");
+      expect((await codeCells(page)) === "", "the wrong code is cleared");
+      await shoot(page, "keypad-error");
+      await typeCode(page, "1");
+      expect(await page.locator("#code-error").isHidden(), "the error goes once they type again");
+      await typeCode(page, "11111");
+      await page.click("#key-ok");
+      await expectText(page, "#code-error-text", "could not find this code");
+      await typeCode(page, CODE);
+      await page.click("#key-ok");
+      await expectScreen(page, "consent");
+      await page.click("#screen-consent [data-action=decline]");
+      await expectScreen(page, "attract");
+      expect((await calls(page, "start_session")).length === 0, "declining consent starts no session");
+    },
+  },
+  {
+    name: "offline claim",
+    scenario: scenario(),
+    async run(page) {
+      await page.click("#screen-attract [data-action=start]");
+      await typeCode(page, "888888");
+      await page.click("#key-ok");
+      await expectScreen(page, "offline");
+      await expectText(page, "#screen-offline h1", "We cannot reach the service");
+      await shoot(page, "offline");
+      await page.click("#screen-offline [data-action=done]");
+      await expectScreen(page, "attract");
+    },
+  },
+  {
+    name: "failed match, try again, then cancel",
+    scenario: scenario({
+      afterRetry: { fails: [ev.status("requiresInput"), ev.hint("LOOK_AT_CAMERA")] },
+    }),
+    async run(page) {
+      await toConsent(page, "222222");
+      expect(await page.locator("#test-badge").isVisible(), "a test session says so");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      await expectText(page, "#challenge-text", "Smile");
+      expect((await page.getAttribute("#preview", "data-face")) === "out", "a face outside the oval leaves it neutral");
+      await openGate(page, "smile");
+      await expectScreen(page, "attemptFailed");
+      await expectText(page, "#attempt-title", "That did not work");
+      await expectText(page, "#attempt-left", "You can try 2 more times");
+      expect((await page.locator("#attempt-tips li").count()) >= 2, "the failure screen says what to change");
+      await shoot(page, "failure");
+      await page.click("#retry");
+      await expectScreen(page, "capture");
+      expect((await calls(page, "retry_session")).length === 1, "Try again calls retry_session");
+      await expectText(page, "#hint-text", "Look at the camera");
+      expect(await page.locator("#challenge").isHidden(), "the old challenge is gone after a retry");
+
+      await page.click("#capture-cancel");
+      expect(await page.locator("#cancel-dialog").isVisible(), "Cancel asks first");
+      await shoot(page, "cancel-confirm");
+      await page.click("#cancel-dialog [data-action=cancelDismiss]");
+      expect(await page.locator("#cancel-dialog").isHidden(), "No, continue closes the question");
+      expect((await calls(page, "cancel_session")).length === 0, "and cancels nothing");
+      await page.click("#capture-cancel");
+      await page.click("#cancel-dialog [data-action=cancelConfirm]");
+      await expectScreen(page, "canceled");
+      expect((await calls(page, "cancel_session")).length === 1, "Yes, stop calls cancel_session");
+      await shoot(page, "canceled");
+      await page.click("#screen-canceled [data-action=done]");
+      await expectScreen(page, "attract");
+    },
+  },
+  {
+    name: "camera lost, then camera error",
+    scenario: scenario(),
+    async run(page) {
+      await toCapture(page, "333333");
+      await page.waitForSelector("#preview-lost", { state: "visible", timeout: 4000 })
+        .catch(() => fail("no message while the camera is lost"));
+      await shoot(page, "camera-lost");
+      await openGate(page, "lost");
+      await expectScreen(page, "cameraError");
+      await expectText(page, "#screen-cameraError .code-text", "No camera was found");
+      await expectText(page, "#screen-cameraError .staff-hint", "Check the cable");
+      await shoot(page, "camera-error");
+    },
+  },
+  {
+    name: "idle keypad goes back to attract and forgets the code",
+    scenario: scenario({ info: { idleSeconds: 2 } }),
+    async run(page) {
+      await page.click("#screen-attract [data-action=start]");
+      await typeCode(page, "123");
+      await page.waitForTimeout(1200);
+      await typeCode(page, "4"); // a touch restarts the idle time
+      await page.waitForTimeout(1200);
+      await expectScreen(page, "keypad", 100);
+      await expectScreen(page, "attract", 3000);
+      await page.click("#screen-attract [data-action=start]");
+      await expectScreen(page, "keypad");
+      expect((await codeCells(page)) === "", `the code was not cleared: "${await codeCells(page)}"`);
+      // The consent screen times out the same way.
+      await typeCode(page, CODE);
+      await page.click("#key-ok");
+      await expectScreen(page, "consent");
+      await expectScreen(page, "attract", 3000);
+    },
+  },
+  {
+    name: "every other outcome",
+    scenario: scenario({ info: { outcomeSeconds: 30 } }),
+    async run(page) {
+      const cases = [
+        ["444444", "t", "timeout", "timeout", "Nobody was in front of the camera"],
+        ["555555", "s", "seeStaff", "see-staff", "This session has expired"],
+        ["666666", "f", "failure", "failure-final", "We could not confirm your identity"],
+        ["777777", "e", "error", "error", "Something went wrong"],
+      ];
+      for (const [code, gate, screen, shot, text] of cases) {
+        await toCapture(page, code);
+        await openGate(page, gate);
+        await expectScreen(page, screen);
+        await expectText(page, `#screen-${screen} .result-card`, text);
+        if (screen === "failure") {
+          expect(await page.locator("#screen-failure .queued-note").isVisible(), "a queued result says it will be sent");
+        }
+        await expectText(page, `#screen-${screen} .countdown-text`, "Back to the start in");
+        await shoot(page, shot);
+        await page.click(`#screen-${screen} [data-action=done]`);
+        await expectScreen(page, "attract");
+      }
+    },
+  },
+  {
+    name: "start_session fails",
+    scenario: scenario({ startError: { code: "MEDIA_NOT_ALLOWED_ERROR", message: "busy" } }),
+    async run(page) {
+      await toConsent(page, CODE);
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "cameraError");
+      await expectText(page, "#screen-cameraError .code-text", "The camera is busy");
+    },
+  },
+  {
+    name: "out of service",
+    scenario: scenario({ info: { ready: false, problem: "ONNX Runtime could not be loaded: libonnxruntime.so.1 not found" } }),
+    first: "outOfService",
+    async run(page) {
+      await expectText(page, "#oos-problem", "libonnxruntime.so.1");
+      await expectText(page, "#oos-kiosk", "kiosk-0a1b2c3d4e5f");
+      await shoot(page, "out-of-service");
+      await page.click("#screen-outOfService h1");
+      await expectScreen(page, "outOfService", 100);
+    },
+  },
+  {
+    name: "not registered",
+    scenario: scenario({ info: { registered: false } }),
+    first: "outOfService",
+    async run(page) {
+      await expectText(page, "#oos-problem", "not registered");
+      await checkScreen(page, "not registered");
+    },
+  },
+  {
+    name: "right-to-left layout mirrors",
+    scenario: scenario({ textsPatch: { screen: { dir: "rtl" } } }),
+    async run(page) {
+      expect((await page.evaluate(() => document.documentElement.dir)) === "rtl", "texts with dir rtl set <html dir>");
+      const lang = await page.locator("#languages").boundingBox();
+      expect(lang.x < 300, "the language buttons move to the left");
+      await shoot(page, "attract-rtl");
+      await page.click("#screen-attract [data-action=start]");
+      await typeCode(page, "12");
+      const keys = await page.locator("#keys").boundingBox();
+      const main = await page.locator(".keypad-main").boundingBox();
+      expect(keys.x < main.x, "the keypad moves to the left of the code");
+      const cells = await page.locator("#code .code-cell").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().x));
+      expect(cells[0] < cells[5], "the code still reads left to right");
+      await shoot(page, "keypad-rtl");
+      await typeCode(page, "3456");
+      await page.click("#key-ok");
+      await expectScreen(page, "consent");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      await openGate(page, "capture");
+      await openGate(page, "progress");
+      await expectText(page, "#challenge-step", "1 of 2");
+      const preview = await page.locator("#preview").boundingBox();
+      const panel = await page.locator(".capture-panel").boundingBox();
+      expect(panel.x < preview.x, "the side panel moves to the left of the preview");
+      await shoot(page, "challenge-rtl");
+    },
+  },
+  {
+    name: "reduced motion holds the pose",
+    scenario: scenario(),
+    reducedMotion: "reduce",
+    async run(page) {
+      await toCapture(page, CODE);
+      await openGate(page, "capture");
+      await openGate(page, "progress");
+      await expectText(page, "#challenge-text", "Turn your head to your left");
+      const s = await page.evaluate(() => {
+        const f = getComputedStyle(document.querySelector("#head .head-features"));
+        const a = getComputedStyle(document.querySelector("#head .head-arrow-left"));
+        return { anim: f.animationName, transform: f.transform, arrow: a.opacity };
+      });
+      expect(s.anim === "none", `no animation under reduced motion (${s.anim})`);
+      expect(s.transform.includes("-22"), `the head shows the turn still (${s.transform})`);
+      expect(s.arrow === "1", "the arrow shows still");
+    },
+  },
+  {
+    name: "pure modules: flow.js and texts.js",
+    scenario: scenario(),
+    async run(page) {
+      const problems = await page.evaluate(async () => {
+        const out = [];
+        const check = (c, m) => c || out.push(m);
+        const flow = await import("/ui/flow.js");
+        const texts = await import("/ui/texts.js");
+        let s = flow.initialState();
+        const step = (e) => {
+          const r = flow.next(s, e);
+          s = r.state;
+          return r.effects;
+        };
+        step({ type: "info", now: 0, info: { ready: true, registered: true, idleSeconds: 10, outcomeSeconds: 5 } });
+        check(s.screen === "attract", "info → attract");
+        step({ type: "start", now: 1 });
+        for (const d of "1234567") step({ type: "digit", digit: d, now: 2 });
+        check(s.digits === "123456", "at most 6 digits");
+        const fx = step({ type: "submit", now: 3 });
+        check(fx.length === 1 && fx[0].type === "claim" && fx[0].digits === "123456", "submit → claim effect");
+        check(step({ type: "submit", now: 3 }).length === 0, "no second claim while one runs");
+        step({ type: "claimed", sessionId: "S", now: 4 });
+        check(s.screen === "consent" && s.digits === "", "claimed → consent, code forgotten");
+        const start = step({ type: "agree", now: 5 });
+        check(start[0] && start[0].type === "startSession" && start[0].seq === s.sessionSeq, "agree → startSession");
+        step({ type: "session", seq: s.sessionSeq - 1, event: { kind: "outcome", outcome: "success" }, now: 6 });
+        check(s.screen === "capture", "an earlier session's events are ignored");
+        step({ type: "session", seq: s.sessionSeq, event: { kind: "outcome", outcome: "success" }, now: 6 });
+        check(s.screen === "success" && flow.secondsLeft(s) === 5, "outcome → success, 5 s countdown");
+        step({ type: "tick", now: 5006 });
+        check(s.screen === "attract", "the countdown ends on attract");
+        step({ type: "start", now: 6000 });
+        step({ type: "tick", now: 15999 });
+        check(s.screen === "keypad", "not idle before idleSeconds");
+        step({ type: "tick", now: 16000 });
+        check(s.screen === "attract", "idle keypad → attract");
+
+        // A failed attempt nobody answers: the session is canceled for them, and if the app
+        // never confirms, the kiosk still returns to the start.
+        step({ type: "start", now: 17000 });
+        for (const d of "123456") step({ type: "digit", digit: d, now: 17000 });
+        step({ type: "submit", now: 17000 });
+        step({ type: "claimed", sessionId: "S2", now: 17000 });
+        step({ type: "agree", now: 17000 });
+        step({ type: "session", seq: s.sessionSeq, event: { kind: "attemptFailed", hint: "LIVENESS_TRY_AGAIN", attemptsLeft: 1 }, now: 18000 });
+        check(s.screen === "attemptFailed" && s.attempt.attemptsLeft === 1, "attemptFailed → its screen");
+        const idle = step({ type: "tick", now: 28000 });
+        check(idle.length === 1 && idle[0].type === "cancelSession", "an idle failure screen cancels the session");
+        step({ type: "tick", now: 28000 + flow.CANCEL_WAIT_MS });
+        check(s.screen === "canceled", "an unconfirmed cancel still ends on the canceled screen");
+        const auto = flow.next({ ...s, screen: "attemptFailed", canceling: false },
+          { type: "session", seq: s.sessionSeq, event: { kind: "challenge", challenge: "BLINK", index: 1, count: 3 }, now: 1 });
+        check(auto.state.screen === "capture" && auto.state.capture.challenge.kind === "BLINK",
+          "a new attempt started by the app brings the capture screen back");
+        const stay = flow.next({ ...s, screen: "attemptFailed", canceling: false },
+          { type: "session", seq: s.sessionSeq, event: { kind: "status", status: "requiresInput" }, now: 1 });
+        check(stay.state.screen === "attemptFailed", "a status alone keeps the failure screen");
+        const retry = flow.next({ ...s, screen: "attemptFailed" }, { type: "retry", now: 1 });
+        check(retry.state.screen === "capture" && retry.effects[0].type === "retrySession", "retry → capture + retrySession");
+        const hintOnly = flow.next({ ...s, screen: "capture", capture: { ...s.capture, cameraLost: false } },
+          { type: "session", seq: s.sessionSeq, event: { kind: "hint", hint: "CAMERA_UNAVAILABLE" }, now: 1 });
+        check(!hintOnly.state.capture.cameraLost, "a hint does not raise the camera overlay");
+        const net = flow.next({ ...s, screen: "capture" },
+          { type: "session", seq: s.sessionSeq, event: { kind: "outcome", outcome: "error", code: "NETWORK_ERROR" }, now: 1 });
+        check(net.state.screen === "offline", "an error outcome with NETWORK_ERROR shows offline");
+
+        texts.setEnglish({ screen: { a: "A {n}" }, flat: "x" });
+        texts.setTexts("xx", { screen: { b: "B" }, "screen.c": "C" });
+        check(texts.t("screen.b") === "B", "nested key");
+        check(texts.t("screen.c") === "C", "flat key");
+        check(texts.t("screen.a", { n: 2 }) === "A 2", "English fallback with a placeholder");
+        check(texts.t("screen.missing") === "screen.missing", "a missing key shows the key, not a blank");
+        return out;
+      });
+      expect(problems.length === 0, problems.join("; "));
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs one scenario in a fresh browser context; resolves to null or the reason it failed. */
+async function runScenario(browser, server, sc) {
+  const t0 = Date.now();
+  const context = await browser.newContext({
+    viewport: VIEWPORT,
+    deviceScaleFactor: 1,
+    reducedMotion: sc.reducedMotion || "no-preference",
+  });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // A failed load is reported by the response below, with its address.
+    if (/^Failed to load resource/.test(m.text())) return;
+    if (m.type() === "error" || /Content Security Policy/i.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+  });
+  page.on("requestfailed", (r) => pageErrors.push(`request failed: ${r.url()}`));
+  page.on("response", (r) => {
+    // The browser asks for /favicon.ico on its own; the app has none.
+    if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) pageErrors.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  try {
+    await page.addInitScript(fakeApp, sc.scenario);
+    await page.goto(`${server.url}/ui/index.html`);
+    await expectScreen(page, sc.first || "attract");
+    // The first screen shows with its texts, not with keys that a moment later turn into texts.
+    const h1 = await page.evaluate(() => document.querySelector("section.screen:not([hidden]) h1").textContent);
+    expect(h1 && !/^screen\./.test(h1), `the first screen showed before its texts ("${h1}")`);
+    await sc.run(page);
+    if (pageErrors.length) fail(pageErrors.join("; "));
+    console.log(`ok   ${sc.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return null;
+  } catch (e) {
+    const shot = path.join(os.tmpdir(), `facekiosk-ui-failure-${process.pid}-${Date.now()}.png`);
+    await page.screenshot({ path: shot }).catch(() => {});
+    let why = e instanceof TestFailure ? e.message : e.stack || String(e);
+    if (pageErrors.length) why += `\n     in the page: ${pageErrors.join("; ")}`;
+    return `FAIL ${sc.name}: ${why}\n     screenshot of the failure: ${shot}`;
+  } finally {
+    await context.close();
+  }
+}
+
+async function main() {
+  const only = process.env.UI_TEST_ONLY || "";
+  const jobs = Math.max(1, Number(process.env.UI_TEST_JOBS) || 3);
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  await fs.mkdir(SHOTS, { recursive: true });
+  const server = await startServer(ROOT);
+  const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox"] });
+  const started = Date.now();
+  const queue = SCENARIOS.filter((sc) => !only || sc.name.includes(only));
+  let failure = null;
+  // A few scenarios at a time (each in its own context); none starts after the first failure.
+  async function worker() {
+    while (queue.length && !failure) {
+      const result = await runScenario(browser, server, queue.shift());
+      if (result && !failure) failure = result;
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  if (failure) {
+    console.error(failure);
+    process.exit(1);
+  }
+  console.log(`ui-test: all scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+    `${shots.length} screenshots in ${SHOTS}`);
+}
+
+main().catch((e) => {
+  console.error(`FAIL ${e.stack || e}`);
+  process.exit(1);
+});
