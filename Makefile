@@ -32,10 +32,9 @@ setup:
 build: setup
 	@$(BUILD) --quiet
 
+# The app; a kiosk not registered yet is registered with a local API first (scripts/run-app).
 run: build
-	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
-	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset); on a headless machine: xvfb-run -a make run" >&2; exit 1; fi
-	$(BIN)/facekiosk-app
+	@scripts/run-app
 
 demo: build
 	$(BIN)/facekiosk demo
