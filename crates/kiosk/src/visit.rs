@@ -214,6 +214,11 @@ pub enum VisitEvent {
         /// Attempts left.
         attempts_left: i64,
     },
+    /// Holding still: how far the capture is, 0..1 (by the time the session needs).
+    Progress {
+        /// 0..1.
+        value: f32,
+    },
     /// The camera went away (`lost`) or came back (`back`).
     Camera {
         /// `lost` or `back`.
@@ -250,10 +255,28 @@ struct Screen<'a> {
     failures: i64,
     camera_lost: bool,
     traces: Vec<Value>,
+    /// How long the session wants the person to hold still, ms.
+    hold_still_ms: u64,
+    /// Since when the person is asked to hold still (ms from the start), and the last
+    /// progress sent (in tenths, so the screen gets at most ten updates).
+    holding: Option<(u64, u8)>,
 }
 
 impl Reporter for Screen<'_> {
-    fn event(&mut self, _at_ms: u64, event: &Event) {
+    fn frame_done(&mut self, stats: facekiosk_runner::FrameStats) {
+        let Some((since, sent)) = self.holding else {
+            return;
+        };
+        let value =
+            (stats.at_ms.saturating_sub(since) as f32 / self.hold_still_ms.max(1) as f32).min(1.0);
+        let tenths = (value * 10.0) as u8;
+        if tenths > sent {
+            self.holding = Some((since, tenths));
+            self.sink.event(VisitEvent::Progress { value });
+        }
+    }
+
+    fn event(&mut self, at_ms: u64, event: &Event) {
         match event {
             Event::Status(s) => self.sink.event(VisitEvent::Status {
                 status: s.as_str().to_owned(),
@@ -266,6 +289,7 @@ impl Reporter for Screen<'_> {
                         attempts_left: (self.max_attempts - self.failures).max(0),
                     });
                 }
+                self.holding = (*hint == Hint::HoldStill).then_some((at_ms, 0));
                 let lost = *hint == Hint::CameraUnavailable;
                 if lost != self.camera_lost {
                     self.camera_lost = lost;
@@ -374,6 +398,8 @@ pub fn run_visit(
         failures: 0,
         camera_lost: false,
         traces: Vec::new(),
+        hold_still_ms: setup.config.session.hold_still_ms,
+        holding: None,
     };
     let source = SourceSpec::new(
         setup.config.kiosk.camera.clone(),

@@ -198,6 +198,18 @@ fn a_claimed_session_runs_on_the_camera_is_queued_then_delivered_and_verified() 
         events.iter().any(|e| matches!(e, VisitEvent::Hint { .. })),
         "{events:?}"
     );
+    // Holding still shows its progress, up to done.
+    let progress: Vec<f32> = events
+        .iter()
+        .filter_map(|e| match e {
+            VisitEvent::Progress { value } => Some(*value),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        progress.windows(2).all(|w| w[0] < w[1]) && progress.last() == Some(&1.0),
+        "{progress:?}"
+    );
     assert!(frames.load(Ordering::SeqCst) >= 10, "preview frames");
     assert_eq!(&last.lock().unwrap()[..2], &[0xFF, 0xD8]);
 

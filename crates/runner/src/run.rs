@@ -64,6 +64,8 @@ pub struct FrameStats {
     pub ms: f64,
     /// Frames dropped so far (a newer one arrived while the engine was busy).
     pub dropped: u64,
+    /// The frame's time, ms from the session's start.
+    pub at_ms: u64,
 }
 
 /// What a run reports as it goes.
@@ -272,6 +274,7 @@ impl<'a> RunSetup<'a> {
                     reporter.frame_done(FrameStats {
                         ms: t.elapsed().as_secs_f64() * 1e3,
                         dropped: queue.dropped(),
+                        at_ms: at.saturating_sub(start),
                     });
                     (at, ev)
                 }
