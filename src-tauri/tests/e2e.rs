@@ -289,8 +289,9 @@ impl Driver {
     }
 }
 
-/// Resident memory of the newest `facekiosk-app` process and everything under it, MB.
-fn app_rss_mb() -> Option<u64> {
+/// The newest `facekiosk-app` process's memory: its own RSS, and the PSS of it and everything
+/// under it (the WebKit processes), MB.
+fn app_memory_mb() -> Option<(u64, u64)> {
     fn children(pid: u32) -> Vec<u32> {
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
             .unwrap_or_default()
@@ -303,18 +304,22 @@ fn app_rss_mb() -> Option<u64> {
         .output()
         .ok()?;
     let root: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
-    let mut todo = vec![root];
-    let mut kb = 0u64;
-    while let Some(pid) = todo.pop() {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        kb += status
+    let field = |file: String, name: &str| {
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(name))
             .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0);
+            .unwrap_or(0)
+    };
+    let own = field(format!("/proc/{root}/status"), "VmRSS:");
+    let mut todo = vec![root];
+    let mut pss = 0u64;
+    while let Some(pid) = todo.pop() {
+        pss += field(format!("/proc/{pid}/smaps_rollup"), "Pss:");
         todo.extend(children(pid));
     }
-    Some(kb / 1024)
+    Some((own / 1024, pss / 1024))
 }
 
 /// Prints a figure for `make bench-app` (FACEKIOSK_E2E_FIGURES=1).
@@ -651,8 +656,11 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
             "preview frames shown in 2 s (clip played as fast as the engine analyses it)",
             format!("{frames} ({:.1} frames/s)", frames as f64 / 2.0),
         );
-        if let Some(mb) = app_rss_mb() {
-            figure("RSS during the session (app + WebKit)", format!("{mb} MB"));
+        if let Some((own, pss)) = app_memory_mb() {
+            figure(
+                "memory during the session",
+                format!("app process RSS {own} MB; app + WebKit processes PSS {pss} MB"),
+            );
         }
         d.screenshot(&shots.join("capture.png")).await;
         d.until_screen("success", Duration::from_secs(120)).await;

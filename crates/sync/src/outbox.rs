@@ -10,6 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row as _, SqlitePool};
 use tokio::sync::Notify;
 
+/// Why an entry taken just before the network went was put back untried.
+pub const UNREACHED: &str = "the API could not be reached";
+
 /// The sealing key's file name in the kiosk's key store.
 pub const SEAL_KEY_FILE: &str = "outbox.key";
 
@@ -669,7 +672,7 @@ impl Outbox {
              AND next_attempt_at > $1 AND (last_error LIKE 'NETWORK_ERROR%' OR last_error = $2)",
         )
         .bind(now_ms)
-        .bind(crate::worker::UNREACHED)
+        .bind(UNREACHED)
         .execute(&self.pool)
         .await
         .map(|r| r.rows_affected())

@@ -10,10 +10,7 @@ use serde_json::json;
 
 use crate::backoff;
 use crate::client::{ApiClient, ClientError, Delivery};
-use crate::outbox::{DueEntry, EntryInfo, EntryKind, Outbox, OutboxError};
-
-/// Why an entry taken just before the network went was put back untried.
-pub const UNREACHED: &str = "the API could not be reached";
+use crate::outbox::{DueEntry, EntryInfo, EntryKind, Outbox, OutboxError, UNREACHED};
 
 /// The kiosk's keys as they are now: its identity (live keys; signs the proof) and its test
 /// keys' public halves.
