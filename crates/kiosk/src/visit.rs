@@ -86,7 +86,14 @@ impl std::fmt::Debug for ClaimedVisit {
 /// Claims a session and checks what the API sent: the photo's hash, the settings.
 pub async fn claim(client: &ApiClient, how: &Claim<'_>) -> Result<ClaimedVisit, ClaimError> {
     let body = client.claim(how).await?;
-    claimed_visit(&body)
+    ClaimedVisit::from_answer(&body)
+}
+
+impl ClaimedVisit {
+    /// The visit the API's answer to a claim describes (`POST /v1/kiosk/sessions/claim`).
+    pub fn from_answer(body: &Value) -> Result<ClaimedVisit, ClaimError> {
+        claimed_visit(body)
+    }
 }
 
 fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
