@@ -6,6 +6,8 @@ fn main() {
         "kiosk_info",
         "texts",
         "claim_session",
+        "scan_session",
+        "cancel_scan",
         "start_session",
         "cancel_session",
         "retry_session",

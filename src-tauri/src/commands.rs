@@ -130,15 +130,8 @@ pub struct Claimed {
     test: bool,
 }
 
-/// Claims a session by the digit code the person typed.
-#[tauri::command]
-pub async fn claim_session(state: State<'_, AppState>, digits: String) -> Result<Claimed, UiError> {
-    if !(4..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(UiError::new(
-            "INVALID_DIGIT_STRING",
-            "a code is 4 to 12 digits",
-        ));
-    }
+/// The registered kiosk's API client.
+fn client(state: &State<'_, AppState>) -> Result<facekiosk_sync::ApiClient, UiError> {
     let registration = match state.store.registration() {
         Ok(Some(r)) => r,
         Ok(None) => {
@@ -149,11 +142,72 @@ pub async fn claim_session(state: State<'_, AppState>, digits: String) -> Result
         }
         Err(e) => return Err(UiError::new("NOT_REGISTERED", e.to_string())),
     };
-    let client = state
+    state
         .store
         .client(&state.config, &registration)
-        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))
+}
+
+/// Claims a session by the digit code the person typed.
+#[tauri::command]
+pub async fn claim_session(state: State<'_, AppState>, digits: String) -> Result<Claimed, UiError> {
+    if !(4..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(UiError::new(
+            "INVALID_DIGIT_STRING",
+            "a code is 4 to 12 digits",
+        ));
+    }
+    let client = client(&state)?;
     let visit = claim(&client, &Claim::Digits(&digits)).await?;
+    keep_claimed(&state, visit)
+}
+
+/// How long the camera looks for a session's QR code.
+const SCAN_TIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads the session's QR code with the camera (the frames on `on_frame`), then claims it.
+#[tauri::command]
+pub async fn scan_session(
+    state: State<'_, AppState>,
+    on_frame: Channel<InvokeResponseBody>,
+) -> Result<Claimed, UiError> {
+    let client = client(&state)?;
+    let stop = state.scan_stop.clone();
+    stop.store(false, std::sync::atomic::Ordering::SeqCst);
+    let config = state.config.clone();
+    let preview: facekiosk_runner::Preview = std::sync::Arc::new(move |img: &image::RgbImage| {
+        if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
+            let _ = on_frame.send(InvokeResponseBody::Raw(jpeg));
+        }
+    });
+    let code = tauri::async_runtime::spawn_blocking(move || {
+        facekiosk_kiosk::scan::scan_for_session(&config, Some(&preview), &stop, SCAN_TIME)
+    })
+    .await
+    .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))??;
+    let visit = claim(
+        &client,
+        &Claim::Secret {
+            session_id: &code.session_id,
+            client_secret: &code.client_secret,
+        },
+    )
+    .await?;
+    keep_claimed(&state, visit)
+}
+
+/// Ends the QR-code scan in progress (its `scan_session` then fails with `SCAN_CANCELED`).
+#[tauri::command]
+pub fn cancel_scan(state: State<'_, AppState>) {
+    state
+        .scan_stop
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn keep_claimed(
+    state: &State<'_, AppState>,
+    visit: facekiosk_kiosk::visit::ClaimedVisit,
+) -> Result<Claimed, UiError> {
     let out = Claimed {
         session_id: visit.session_id.clone(),
         test: visit.test,

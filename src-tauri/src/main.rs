@@ -54,6 +54,8 @@ fn main() {
             commands::kiosk_info,
             commands::texts,
             commands::claim_session,
+            commands::scan_session,
+            commands::cancel_scan,
             commands::start_session,
             commands::cancel_session,
             commands::retry_session,

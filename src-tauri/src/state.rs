@@ -32,6 +32,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Whether the welcome screen has been told the kiosk's state once.
     pub welcomed: std::sync::atomic::AtomicBool,
+    /// Set to end the QR-code scan in progress.
+    pub scan_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             control: Mutex::new(None),
             started,
             welcomed: std::sync::atomic::AtomicBool::new(false),
+            scan_stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 

@@ -19,6 +19,7 @@
 
 pub mod config;
 mod error;
+pub mod scan;
 pub mod store;
 pub mod visit;
 
