@@ -9,42 +9,12 @@ use std::time::Duration;
 
 use facekiosk_kiosk::config::KioskConfig;
 use facekiosk_kiosk::scan::{SessionCode, scan_for_session};
-use image::{Rgb, RgbImage};
-
-/// A 640×480 frame of a soft background with `text` as a QR code held up in it (or none).
-fn frame(text: Option<&str>, i: u32) -> RgbImage {
-    let mut img = RgbImage::from_fn(640, 480, |x, y| {
-        let v = 120 + ((x / 16 + y / 16 + i) % 30) as u8;
-        Rgb([v, v, v.saturating_sub(10)])
-    });
-    if let Some(text) = text {
-        let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-        let n = code.width() as u32;
-        let px = 6;
-        let quiet = 4 * px;
-        let side = n * px + 2 * quiet;
-        let (ox, oy) = (200 + i % 3, 80);
-        let colors = code.to_colors();
-        for y in 0..side {
-            for x in 0..side {
-                let (mx, my) = (x as i64 - quiet as i64, y as i64 - quiet as i64);
-                let dark = mx >= 0
-                    && my >= 0
-                    && (mx as u32) < n * px
-                    && (my as u32) < n * px
-                    && colors[(my as u32 / px * n + mx as u32 / px) as usize]
-                        == qrcode::Color::Dark;
-                let v = if dark { 20 } else { 235 };
-                img.put_pixel(ox + x, oy + y, Rgb([v, v, v]));
-            }
-        }
-    }
-    img
-}
+use facekiosk_synth::demo::qr_code_frame;
+use image::RgbImage;
 
 fn clip(dir: &std::path::Path, name: &str, text: Option<&str>) -> String {
     let frames: Vec<RgbImage> = (0..20)
-        .map(|i| frame(if i < 6 { None } else { text }, i))
+        .map(|i| qr_code_frame(if i < 6 { None } else { text }, i))
         .collect();
     let path = dir.join(name);
     facekiosk_capture::video::write_avi(&path, &frames, 15).unwrap();

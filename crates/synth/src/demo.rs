@@ -2,7 +2,8 @@
 //! of a few frames with the face too far away, then the face well framed with a little
 //! movement, and an ID-photo-sized crop of the same photo. `facekiosk demo` and the kiosk app's
 //! tests play the clip through a video source; a still photo cannot blink or turn its head, so
-//! sessions on it run in `attended` mode.
+//! sessions on it run in `attended` mode. [`qr_code_frame`] draws a session's QR code held up
+//! to the camera, for the tests of scanning it.
 
 use facekiosk_face::resample::resize;
 use image::{Rgb, RgbImage};
@@ -48,4 +49,36 @@ pub fn id_photo(photo: &RgbImage) -> RgbImage {
         152,
         192,
     )
+}
+
+/// A 640×480 camera frame with `text` as a QR code (6 px a module, with its quiet zone) held up
+/// in it, moving a pixel or two with `i`; without `text`, the background alone.
+pub fn qr_code_frame(text: Option<&str>, i: u32) -> RgbImage {
+    let mut img = RgbImage::from_fn(640, 480, |x, y| {
+        let v = 120 + ((x / 16 + y / 16 + i) % 30) as u8;
+        Rgb([v, v, v.saturating_sub(10)])
+    });
+    let Some(code) = text.and_then(|t| qrcode::QrCode::new(t.as_bytes()).ok()) else {
+        return img;
+    };
+    let n = code.width() as u32;
+    let px = 6;
+    let quiet = 4 * px;
+    let side = n * px + 2 * quiet;
+    let (ox, oy) = (200 + i % 3, 60);
+    let colors = code.to_colors();
+    for y in 0..side {
+        for x in 0..side {
+            let inside = |v: u32| v >= quiet && v < quiet + n * px;
+            let dark = inside(x)
+                && inside(y)
+                && colors[((y - quiet) / px * n + (x - quiet) / px) as usize]
+                    == qrcode::Color::Dark;
+            let v = if dark { 20 } else { 235 };
+            if ox + x < 640 && oy + y < 480 {
+                img.put_pixel(ox + x, oy + y, Rgb([v, v, v]));
+            }
+        }
+    }
+    img
 }
