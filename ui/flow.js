@@ -15,7 +15,7 @@ export const OUTCOME_SCREENS = [
 ];
 
 /** Screens on which nobody touching the screen for `idleSeconds` means the customer left. */
-const IDLE_SCREENS = ["keypad", "consent", "attemptFailed"];
+const IDLE_SCREENS = ["keypad", "scan", "consent", "attemptFailed"];
 
 /** Screens of a running face session (its events are taken only there). */
 const SESSION_SCREENS = ["capture", "processing", "attemptFailed"];
@@ -38,6 +38,15 @@ const CAMERA_CODES = ["MEDIA_NOT_FOUND_ERROR", "MEDIA_NOT_ALLOWED_ERROR", "MEDIA
 const RETYPE_ERRORS = {
   INVALID_DIGIT_STRING: "screen.keypad.invalid",
   SESSION_EXPIRED_OR_NOT_FOUND: "screen.keypad.expired",
+};
+
+/** Scan errors that send the customer back to the keypad, to type the code or scan again (→ the text shown). */
+const SCAN_RETYPE_ERRORS = {
+  SCAN_TIMEOUT: "screen.scan.timeout",
+  INVALID_QR: "screen.scan.invalidQr",
+  SESSION_EXPIRED_OR_NOT_FOUND: "screen.scan.expired",
+  CLIENT_SECRET_EXPIRED: "screen.scan.expired",
+  INVALID_CLIENT_SECRET: "screen.scan.invalidSecret",
 };
 
 const DEFAULT_INFO = {
@@ -74,6 +83,10 @@ export function initialState() {
     digits: "",
     codeError: null,
     claiming: false,
+    // The QR scan under way (`scan` screen): `opening` until its first frame. `scanSeq` numbers
+    // the scans, so the answer of one that was canceled or left is ignored.
+    scan: null,
+    scanSeq: 0,
     session: null,
     sessionSeq: 0,
     capture: freshCapture(),
@@ -116,6 +129,8 @@ function toAttract(state) {
       digits: "",
       codeError: null,
       claiming: false,
+      scan: null,
+      scanSeq: state.scanSeq + 1,
       session: null,
       // A new sequence number: events of the last session's channels are ignored from now on.
       sessionSeq: state.sessionSeq + 1,
@@ -165,12 +180,14 @@ function messageOf(error) {
  * The next state and the effects to carry out, for one event.
  *
  * Events (each with `now`, ms): `info`, `infoFailed`, `language`, `start`, `digit`, `backspace`,
- * `submit`, `claimed`, `claimFailed`, `agree`, `decline`, `startFailed`, `session` (an event of
- * the session's channel, with the `seq` of the session it belongs to), `firstFrame`, `cancel`,
- * `cancelDismiss`, `cancelConfirm`, `cancelFailed`, `retry`, `stop`, `done`, `touch`, `tick`.
+ * `submit`, `claimed`, `claimFailed`, `scan`, `scanFirstFrame`, `scanned`, `scanFailed`,
+ * `scanCancel` (the scan events with the `seq` of their scan), `agree`, `decline`, `startFailed`,
+ * `session` (an event of the session's channel, with the `seq` of the session it belongs to),
+ * `firstFrame`, `cancel`, `cancelDismiss`, `cancelConfirm`, `cancelFailed`, `retry`, `stop`,
+ * `done`, `touch`, `tick`.
  *
- * Effects: `loadTexts {lang}`, `claim {digits}`, `startSession {seq, sessionId, lang}`,
- * `cancelSession`, `retrySession`.
+ * Effects: `loadTexts {lang}`, `claim {digits}`, `startScan {seq}`, `cancelScan`,
+ * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`.
  */
 export function next(prev, event) {
   const state = { ...prev, now: event.now ?? prev.now };
@@ -246,6 +263,46 @@ export function next(prev, event) {
       }
       return { state: toOutcome({ ...state, claiming: false, digits: "" }, screenForError(code), code), effects: [] };
     }
+
+    case "scan": {
+      // "Scan the QR code instead": the code typed so far and any message are dropped.
+      if (screen !== "keypad" || state.claiming) return same;
+      const seq = state.scanSeq + 1;
+      return {
+        state: go({ ...state, digits: "", codeError: null, scanSeq: seq, scan: { opening: true } }, "scan"),
+        effects: [{ type: "startScan", seq }],
+      };
+    }
+
+    case "scanFirstFrame":
+      if (event.seq !== state.scanSeq || screen !== "scan" || !state.scan.opening) return same;
+      return { state: { ...state, scan: { ...state.scan, opening: false } }, effects: [] };
+
+    case "scanned":
+      // A scan that was canceled or left (a new one, the idle timeout) has no say any more.
+      if (event.seq !== state.scanSeq || screen !== "scan") return same;
+      if (typeof event.sessionId !== "string" || event.sessionId === "") {
+        return { state: toOutcome({ ...state, scan: null }, "error", "UNEXPECTED_ERROR"), effects: [] };
+      }
+      return {
+        state: go({ ...state, scan: null, digits: "", session: { id: event.sessionId, test: !!event.test } }, "consent"),
+        effects: [],
+      };
+
+    case "scanFailed": {
+      if (event.seq !== state.scanSeq || screen !== "scan") return same;
+      const code = codeOf(event.error);
+      // Canceled by the app itself (the UI's own cancel has left this screen already): back, quietly.
+      if (code === "SCAN_CANCELED") return { state: go({ ...state, scan: null }, "keypad"), effects: [] };
+      if (SCAN_RETYPE_ERRORS[code]) {
+        return { state: go({ ...state, scan: null, codeError: SCAN_RETYPE_ERRORS[code] }, "keypad"), effects: [] };
+      }
+      return { state: toOutcome({ ...state, scan: null }, screenForError(code), code), effects: [] };
+    }
+
+    case "scanCancel":
+      if (screen !== "scan") return same;
+      return { state: go({ ...state, scan: null, codeError: null }, "keypad"), effects: [{ type: "cancelScan" }] };
 
     case "agree": {
       if (screen !== "consent" || !state.session) return same;
@@ -338,7 +395,10 @@ function onTick(state) {
       if (state.canceling) return { state, effects: [] };
       return startCancel({ ...state, idleDeadline: null });
     }
-    return toAttract(state);
+    const back = toAttract(state);
+    // Walked away in front of the scanner: the camera stops too.
+    if (state.screen === "scan") back.effects.unshift({ type: "cancelScan" });
+    return back;
   }
   if (state.cancelDeadline != null && now >= state.cancelDeadline && state.canceling) {
     // The session never confirmed the cancel: do not keep the customer waiting on it.

@@ -36,6 +36,9 @@ const PATHS = {
   lock: '<rect x="10" y="21" width="28" height="21" rx="3"/><path d="M16 21v-6a8 8 0 0 1 16 0v6"/><circle cx="24" cy="31" r="2"/>',
   archive: '<rect x="5" y="8" width="38" height="9" rx="2"/><path d="M8 17v21a2 2 0 0 0 2 2h28a2 2 0 0 0 2-2V17M19 25h10"/>',
   arrowEnd: '<path d="M8 24h32M30 14l10 10-10 10"/>',
+  qr: '<path d="M6 14V6h8M34 6h8v8M42 34v8h-8M14 42H6v-8"/><rect x="13" y="13" width="8" height="8" rx="1"/>' +
+    '<rect x="27" y="13" width="8" height="8" rx="1"/><rect x="13" y="27" width="8" height="8" rx="1"/>' +
+    '<path d="M27 27h3v3M35 27v1M27 35h1M31 31h4v4h-3"/>',
   globe: '<circle cx="24" cy="24" r="19"/><path d="M5 24h38M24 5c6 6 8 12 8 19s-2 13-8 19c-6-6-8-12-8-19s2-13 8-19z"/>',
 };
 

@@ -6,7 +6,7 @@ import * as bridge from "./bridge.js";
 import { initialState, next } from "./flow.js";
 import { setTexts, setEnglish } from "./texts.js";
 import { setupView, applyLanguage, render } from "./view.js";
-import { showFrame, clearPreview } from "./preview.js";
+import { showFrame, clearPreview, SCAN } from "./preview.js";
 import { frameBytes } from "./geometry.js";
 
 /** How often deadlines (idle, outcome countdown) are checked (ms). */
@@ -14,7 +14,8 @@ const TICK_MS = 200;
 /** How often an out-of-service kiosk asks the app again whether it is ready (ms). */
 const RECHECK_MS = 30000;
 
-const SESSION_SCREENS = ["capture", "processing", "attemptFailed"];
+/** Screens that show the camera: leaving them for any other forgets the last frame. */
+const PREVIEW_SCREENS = ["scan", "capture", "processing", "attemptFailed"];
 
 let state = initialState();
 let textsRequest = 0;
@@ -27,7 +28,7 @@ function dispatch(event) {
   const result = next(state, { ...event, now: performance.now() });
   state = result.state;
   if (state !== prev) {
-    if (SESSION_SCREENS.includes(prev.screen) && !SESSION_SCREENS.includes(state.screen)) clearPreview();
+    if (PREVIEW_SCREENS.includes(prev.screen) && !PREVIEW_SCREENS.includes(state.screen)) clearPreview();
     render(state, prev);
   }
   for (const effect of result.effects) run(effect);
@@ -44,6 +45,13 @@ function run(effect) {
         (error) => dispatch({ type: "claimFailed", error }),
       );
       break;
+    case "startScan":
+      startScan(effect);
+      break;
+    case "cancelScan":
+      // The screen has moved on already; scan_session then rejects with SCAN_CANCELED (ignored).
+      bridge.invoke("cancel_scan").catch(() => {});
+      break;
     case "startSession":
       startSession(effect);
       break;
@@ -56,6 +64,26 @@ function run(effect) {
       break;
     }
   }
+}
+
+/** Starts the camera to read a session's QR code; its frames show in the scan screen's preview. */
+function startScan({ seq }) {
+  let firstFrame = true;
+  const onFrame = bridge.channel((data) => {
+    // Frames of a scan that was canceled or left are dropped.
+    if (seq !== state.scanSeq || state.screen !== "scan") return;
+    const bytes = frameBytes(data);
+    if (!bytes || bytes.length === 0) return;
+    showFrame(bytes, SCAN);
+    if (firstFrame) {
+      firstFrame = false;
+      dispatch({ type: "scanFirstFrame", seq });
+    }
+  });
+  bridge.invoke("scan_session", { onFrame }).then(
+    (r) => dispatch({ type: "scanned", seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
+    (error) => dispatch({ type: "scanFailed", seq, error }),
+  );
 }
 
 function startSession({ seq, sessionId, lang }) {
@@ -158,6 +186,8 @@ function onKey(e) {
   } else if (state.screen === "attract" && (e.key === "Enter" || e.key === " ") && !onButton) {
     dispatch({ type: "start" });
     e.preventDefault();
+  } else if (state.screen === "scan" && e.key === "Escape") {
+    dispatch({ type: "scanCancel" });
   } else if (state.screen === "capture" && e.key === "Escape") {
     dispatch({ type: state.confirmCancel ? "cancelDismiss" : "cancel" });
   }

@@ -13,6 +13,7 @@ const $ = (id) => document.getElementById(id);
 /** Screens with the step bar at the top, and the step each one is at. */
 const STEP_OF = {
   keypad: "code",
+  scan: "code",
   consent: "consent",
   capture: "face",
   processing: "face",
@@ -90,6 +91,9 @@ export function render(state, prev) {
     case "keypad":
       renderKeypad(state);
       break;
+    case "scan":
+      renderScan(state);
+      break;
     case "capture":
       renderCapture(state);
       break;
@@ -159,6 +163,13 @@ function renderKeypad(state) {
   if (state.codeError) setText($("code-error-text"), t(state.codeError));
   for (const key of document.querySelectorAll("#keys .key")) key.disabled = state.claiming;
   $("key-ok").disabled = state.claiming || state.digits.length !== CODE_LENGTH;
+  $("scan-instead").disabled = state.claiming;
+}
+
+function renderScan(state) {
+  const opening = !!(state.scan && state.scan.opening);
+  show($("scan-opening"), opening);
+  $("scan-preview").classList.toggle("scanning", !opening);
 }
 
 function renderCapture(state) {

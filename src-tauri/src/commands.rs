@@ -172,8 +172,17 @@ pub async fn scan_session(
     on_frame: Channel<InvokeResponseBody>,
 ) -> Result<Claimed, UiError> {
     let client = client(&state)?;
-    let stop = state.scan_stop.clone();
-    stop.store(false, std::sync::atomic::Ordering::SeqCst);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let mut current = state
+            .scan_stop
+            .lock()
+            .map_err(|_| UiError::new("UNEXPECTED_ERROR", "poisoned"))?;
+        // One camera, one scan: a scan still running ends now.
+        if let Some(previous) = current.replace(stop.clone()) {
+            previous.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
     let config = state.config.clone();
     let preview: facekiosk_runner::Preview = std::sync::Arc::new(move |img: &image::RgbImage| {
         if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
@@ -199,9 +208,11 @@ pub async fn scan_session(
 /// Ends the QR-code scan in progress (its `scan_session` then fails with `SCAN_CANCELED`).
 #[tauri::command]
 pub fn cancel_scan(state: State<'_, AppState>) {
-    state
-        .scan_stop
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Ok(current) = state.scan_stop.lock()
+        && let Some(stop) = current.as_ref()
+    {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn keep_claimed(

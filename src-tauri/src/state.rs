@@ -32,8 +32,9 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Whether the welcome screen has been told the kiosk's state once.
     pub welcomed: std::sync::atomic::AtomicBool,
-    /// Set to end the QR-code scan in progress.
-    pub scan_stop: Arc<std::sync::atomic::AtomicBool>,
+    /// The QR-code scan in progress: set its flag to end it. Each scan has its own, so a
+    /// scan started right after a cancel is not mistaken for the one canceled.
+    pub scan_stop: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 impl AppState {
@@ -74,7 +75,7 @@ impl AppState {
             control: Mutex::new(None),
             started,
             welcomed: std::sync::atomic::AtomicBool::new(false),
-            scan_stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            scan_stop: Mutex::new(None),
         }
     }
 

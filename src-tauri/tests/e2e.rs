@@ -1,7 +1,8 @@
 //! End to end through the real app: the verification API on 127.0.0.1, the app built from this
 //! workspace, run under Xvfb and driven by WebDriver (`tauri-driver` in front of Debian's
 //! `WebKitWebDriver`) as a person would use it: tap, type the session's digit code on the
-//! keypad, agree, look at the camera (a video file standing in for it), see the outcome.
+//! keypad (or hold its QR code up to the camera), agree, look at the camera (a video file
+//! standing in for it), see the outcome.
 //!
 //! Needs a display (`DISPLAY`), `tauri-driver` and `WebKitWebDriver`: `scripts/e2e` provides
 //! them and `make test` runs it. Without them the test fails and says what is missing.
@@ -340,7 +341,8 @@ async fn session_status(api: &str, key: &str, id: &str) -> Value {
         .unwrap()
 }
 
-async fn create_session(api: &str, key: &str, id_photo: &[u8]) -> (String, String) {
+/// A session with `id_photo` and a digit code: its id, digit code and QR code's URL.
+async fn create_session(api: &str, key: &str, id_photo: &[u8]) -> (String, String, String) {
     let form = reqwest::multipart::Form::new()
         .part(
             "reference_image",
@@ -360,6 +362,7 @@ async fn create_session(api: &str, key: &str, id_photo: &[u8]) -> (String, Strin
     (
         created["session"]["id"].as_str().unwrap().to_owned(),
         created["digitString"].as_str().unwrap().to_owned(),
+        created["clientSecret"]["url"].as_str().unwrap().to_owned(),
     )
 }
 
@@ -433,7 +436,7 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let port = free_port();
     let _driver = spawn_driver(&driver, port, &k);
     let d = Driver::start(port, &app).await;
-    let (_, digits) = create_session(&api, &key, &id_photo).await;
+    let (_, digits, _) = create_session(&api, &key, &id_photo).await;
     let outcome = async {
         d.until_screen("attract", Duration::from_secs(30)).await;
         d.screenshot(&shots.join("attract.png")).await;
@@ -460,6 +463,35 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     drop(_driver);
     assert!(result.is_ok(), "the scenario did not finish in 3 minutes");
 
+    // A kiosk whose camera sees the session's QR code: scanning it claims the session.
+    let (_, _, url) = create_session(&api, &key, &id_photo).await;
+    let qr_clip = dir.path().join("qr.avi");
+    let frames: Vec<image::RgbImage> = (0..45)
+        .map(|i| facekiosk_synth::demo::qr_code_frame((i >= 10).then_some(url.as_str()), i))
+        .collect();
+    facekiosk_capture::video::write_avi(&qr_clip, &frames, 15).unwrap();
+    let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
+        .await
+        .unwrap();
+    let k = kiosk(dir.path(), "kiosk-c", &api, &token, &qr_clip, None).await;
+    let port = free_port();
+    let _driver = spawn_driver(&driver, port, &k);
+    let d = Driver::start(port, &app).await;
+    let outcome = async {
+        d.until_screen("attract", Duration::from_secs(30)).await;
+        d.tap("[data-action=start]").await;
+        d.until_screen("keypad", Duration::from_secs(5)).await;
+        d.tap("[data-action=scan]").await;
+        d.until_screen("consent", Duration::from_secs(30)).await;
+    };
+    let result = tokio::time::timeout(Duration::from_secs(90), outcome).await;
+    d.quit().await;
+    drop(_driver);
+    assert!(
+        result.is_ok(),
+        "the QR code was not scanned and claimed in time"
+    );
+
     // A kiosk whose camera is a clip of the synthetic head following the challenges of a fixed
     // draw: the session passes active liveness and matches; the app queues the result and its
     // sync worker delivers it; the API then says complete and verified.
@@ -482,7 +514,7 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let port = free_port();
     let _driver = spawn_driver(&driver, port, &k);
     let d = Driver::start(port, &app).await;
-    let (session_id, digits) = create_session(&api, &key, &id_photo).await;
+    let (session_id, digits, _) = create_session(&api, &key, &id_photo).await;
     let other = jpeg_of(
         &std::fs::read(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/grace_hopper.jpg"),
@@ -490,7 +522,7 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
         .unwrap(),
         |i| i.clone(),
     );
-    let (_, stranger_digits) = create_session(&api, &key, &other).await;
+    let (_, stranger_digits, _) = create_session(&api, &key, &other).await;
     let outcome = async {
         d.until_screen("attract", Duration::from_secs(30)).await;
         d.tap("[data-action=start]").await;

@@ -163,7 +163,8 @@ export function imageStats(png) {
  * `withGlobalTauri`, answers commands from `scenario`, plays the scenario's session scripts
  * through the channels, and exposes `window.__fake` for the test to steer and inspect:
  * `calls` (every invoke), `open(gate)` (lets a script go on past `{ gate }`), `emit(event)`,
- * `frames` (count per kind of frame payload) and `urls` (blob URLs created / revoked).
+ * `frames` (count per kind of frame payload), `urls` (blob URLs created / revoked) and `scans`
+ * (how each scan_session ended: `{ resolved: sessionId }` or `{ rejected: code }`).
  *
  * scenario = {
  *   info: {...},                 kiosk_info's answer (merged over ready defaults)
@@ -174,7 +175,14 @@ export function imageStats(png) {
  *   afterRetry: { sessionId: [steps] }, played on retry_session
  *   afterCancel: [steps],        played on cancel_session (default: canceled outcome)
  *   startError: { code, message } start_session rejects with it
+ *   scans: [plan],               one per scan_session call, in order (the last one repeats);
+ *                                default: SCAN_TIMEOUT after 300 ms. With scans, the scan's
+ *                                frames are drawn as soon as kiosk_info is asked, not on the first scan
+ *   scanCancelDelayMs,           after cancel_scan, how long until scan_session rejects with
+ *                                SCAN_CANCELED (default 50)
  * }
+ * plan = { sessionId, test } | { error: { code, message } }, with { delayMs } (how long the scan
+ *        takes while frames flow, default 300) or { gate } (it ends when the test opens the gate)
  * step = { delay } | { event } | { gate } | { frames: true|false } | { delay, event }
  */
 export function fakeApp(scenario) {
@@ -182,9 +190,12 @@ export function fakeApp(scenario) {
   const frames = { arraybuffer: 0, uint8array: 0, array: 0 };
   const urls = { created: 0, revoked: 0 };
   const gates = new Map();
+  const scans = [];
   let nextChannelId = 1;
   let session = null;
   let run = 0;
+  let scanning = null;
+  let scanCount = 0;
 
   // Count blob URLs, to check that the preview revokes each one it replaces.
   const createUrl = URL.createObjectURL.bind(URL);
@@ -227,12 +238,18 @@ export function fakeApp(scenario) {
 
   // Preview frames: the repository's test portrait on a plain background, as JPEGs of 640 × 480,
   // in the three shapes the app's channel may deliver (ArrayBuffer, Uint8Array, number array).
+  // Each set is drawn once (its promise is kept, so callers at the same time share it) and shows
+  // only when complete.
   let jpegs = null;
-  async function makeFrames() {
-    if (jpegs) return jpegs;
+  let jpegsMade = null;
+  function makeFrames() {
+    jpegsMade ??= drawFrames().then((list) => (jpegs = list));
+    return jpegsMade;
+  }
+  async function drawFrames() {
     const blob = await (await fetch("/tests/data/grace_hopper.jpg")).blob();
     const photo = await createImageBitmap(blob);
-    jpegs = [];
+    const list = [];
     for (const dx of [0, 3, -3]) {
       const canvas = document.createElement("canvas");
       canvas.width = 640;
@@ -247,17 +264,77 @@ export function fakeApp(scenario) {
       const w = (photo.width / photo.height) * h;
       g.drawImage(photo, (640 - w) / 2 + dx, -10, w, h);
       const jpeg = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85));
-      jpegs.push(new Uint8Array(await jpeg.arrayBuffer()));
+      list.push(new Uint8Array(await jpeg.arrayBuffer()));
     }
-    return jpegs;
+    return list;
   }
 
-  function startFrames(s) {
+  // The scan's frames: the same portrait holding up a phone that shows a QR code (a made-up one:
+  // the three finder squares and a fixed pseudo-random pattern).
+  let scanJpegs = null;
+  let scanJpegsMade = null;
+  function makeScanFrames() {
+    scanJpegsMade ??= drawScanFrames().then((list) => (scanJpegs = list));
+    return scanJpegsMade;
+  }
+  async function drawScanFrames() {
+    const portraits = await makeFrames();
+    const list = [];
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x7fffffff);
+    const N = 25;
+    const modules = Array.from({ length: N * N }, () => rnd() < 0.5);
+    const finder = (x, y) => {
+      for (const [fx, fy] of [[0, 0], [N - 7, 0], [0, N - 7]]) {
+        const dx = x - fx;
+        const dy = y - fy;
+        if (dx >= -1 && dx <= 7 && dy >= -1 && dy <= 7) {
+          if (dx === -1 || dy === -1 || dx === 7 || dy === 7) return 0;
+          const ring = Math.min(dx, dy, 6 - dx, 6 - dy);
+          return ring === 1 ? 0 : 1;
+        }
+      }
+      return -1;
+    };
+    for (const [i, bytes] of portraits.entries()) {
+      const photo = await createImageBitmap(new Blob([bytes], { type: "image/jpeg" }));
+      const canvas = document.createElement("canvas");
+      canvas.width = 640;
+      canvas.height = 480;
+      const g = canvas.getContext("2d");
+      g.drawImage(photo, 0, 0);
+      // The phone, held up in the middle of the frame.
+      const px = 247 + i * 2;
+      const py = 128;
+      g.fillStyle = "#1c1f24";
+      g.beginPath();
+      g.roundRect(px, py, 146, 224, 18);
+      g.fill();
+      g.fillStyle = "#ffffff";
+      g.fillRect(px + 7, py + 20, 132, 184);
+      const m = 5;
+      const qx = Math.round(px + 7 + (132 - N * m) / 2);
+      const qy = Math.round(py + 20 + (184 - N * m) / 2);
+      g.fillStyle = "#111111";
+      for (let y = 0; y < N; y++) {
+        for (let x = 0; x < N; x++) {
+          const f = finder(x, y);
+          if (f === 1 || (f === -1 && modules[y * N + x])) g.fillRect(qx + x * m, qy + y * m, m, m);
+        }
+      }
+      const jpeg = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85));
+      list.push(new Uint8Array(await jpeg.arrayBuffer()));
+    }
+    return list;
+  }
+
+  function startFrames(s, pictures = () => jpegs) {
     stopFrames(s);
     let i = 0;
     s.timer = setInterval(() => {
-      if (!jpegs) return;
-      const bytes = jpegs[i % jpegs.length];
+      const list = pictures();
+      if (!list) return;
+      const bytes = list[i % list.length];
       const kind = ["arraybuffer", "uint8array", "array"][i % 3];
       const payload =
         kind === "arraybuffer" ? bytes.slice().buffer : kind === "uint8array" ? bytes.slice() : Array.from(bytes);
@@ -297,6 +374,8 @@ export function fakeApp(scenario) {
     await sleep(10);
     switch (cmd) {
       case "kiosk_info":
+        // Drawing the frames takes a while on a busy machine: not while the scan screen waits.
+        if (scenario.scans) makeScanFrames().catch(() => {});
         return {
           ready: true,
           problem: null,
@@ -332,6 +411,46 @@ export function fakeApp(scenario) {
         play((scenario.sessions || {})[args.sessionId] || []);
         return null;
       }
+      case "scan_session": {
+        if (!(args.onFrame instanceof Channel)) {
+          throw { code: "UNEXPECTED_ERROR", message: "scan_session needs an onFrame channel" };
+        }
+        const plans = scenario.scans || [{ error: { code: "SCAN_TIMEOUT", message: "no QR code was read" } }];
+        const plan = plans[Math.min(scanCount++, plans.length - 1)];
+        stopFrames(scanning);
+        const me = { onFrame: args.onFrame, timer: null, cancel: null };
+        scanning = me;
+        const canceled = new Promise((_, reject) => (me.cancel = reject));
+        canceled.catch(() => {}); // a cancel before the race below is still no unhandled rejection
+        try {
+          await makeScanFrames();
+          startFrames(me, () => scanJpegs);
+          const done = plan.gate ? gate(plan.gate) : null;
+          if (done) done.reached = true;
+          await Promise.race([done ? done.promise : sleep(plan.delayMs ?? 300), canceled]);
+        } catch (error) {
+          scans.push({ rejected: error.code });
+          throw error;
+        } finally {
+          stopFrames(me);
+          if (scanning === me) scanning = null;
+        }
+        if (plan.error) {
+          scans.push({ rejected: plan.error.code });
+          throw plan.error;
+        }
+        scans.push({ resolved: plan.sessionId });
+        return { sessionId: plan.sessionId, test: !!plan.test };
+      }
+      case "cancel_scan": {
+        const s = scanning;
+        if (s) {
+          stopFrames(s);
+          setTimeout(() => s.cancel({ code: "SCAN_CANCELED", message: "the scan was canceled" }),
+            scenario.scanCancelDelayMs ?? 50);
+        }
+        return null;
+      }
       case "retry_session":
         if (!session) throw { code: "UNEXPECTED_ERROR", message: "no session" };
         play((scenario.afterRetry || {})[session.id] || [{ event: { kind: "status", status: "requiresInput" } }]);
@@ -356,6 +475,7 @@ export function fakeApp(scenario) {
     calls,
     frames,
     urls,
+    scans,
     open: (name) => {
       const g = gate(name);
       g.opened = true;

@@ -113,6 +113,15 @@ function scenario(extra = {}) {
   return { claims: CLAIMS, sessions: SESSIONS, claimDelayMs: 60, ...extra };
 }
 
+/**
+ * How a scan_session of the fake app ends (harness.mjs: `scans`): once the test opens `gate`
+ * (`endScan`), so the scan screen is always seen first; a gate never opened reads nothing.
+ */
+const scanEnds = {
+  claimed: (gate, sessionId, extra = {}) => ({ gate, sessionId, ...extra }),
+  error: (gate, code) => ({ gate, error: { code, message: `fake ${code}` } }),
+};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -204,6 +213,47 @@ async function toCapture(page, code) {
   await toConsent(page, code);
   await page.click("#screen-consent [data-action=agree]");
   await expectScreen(page, "capture");
+}
+
+/** From attract to the scan screen, through the keypad's "Scan the QR code instead". */
+async function toScan(page) {
+  if ((await screenOf(page)) === "attract") {
+    await page.click("#screen-attract [data-action=start]");
+    await expectScreen(page, "keypad");
+  }
+  await page.click("#scan-instead");
+  await expectScreen(page, "scan");
+}
+
+/** From attract (or the keypad) to the scan screen, then lets its scan end as planned at `gate`. */
+async function scanAndEnd(page, gate) {
+  await toScan(page);
+  await openGate(page, gate);
+}
+
+/** Waits until the scan screen's preview shows a camera frame. */
+async function expectScanFrames(page) {
+  await page.waitForFunction(() => {
+    const img = document.getElementById("scan-preview-img");
+    return !img.hidden && img.src.startsWith("blob:") && img.naturalWidth === 640;
+  }, null, { timeout: 4000 }).catch(() => fail("the scan screen's preview shows no camera frame"));
+}
+
+/**
+ * True when the scan screen's preview holds no picture any more: hidden at once, and its address
+ * gone once a frame that was still loading has settled.
+ */
+async function scanPreviewCleared(page) {
+  if (!(await page.evaluate(() => document.getElementById("scan-preview-img").hidden))) return false;
+  return page.waitForFunction(() => !document.getElementById("scan-preview-img").getAttribute("src"), null, { timeout: 1000 })
+    .then(() => true, () => false);
+}
+
+/** Waits until the fake app's scan_session number `n` (from 1) has ended; resolves to how. */
+async function scanEnded(page, n) {
+  await page.waitForFunction((i) => window.__fake.scans.length >= i, n, { timeout: 5000 })
+    .catch(() => fail(`scan_session number ${n} never ended`));
+  return page.evaluate((i) => window.__fake.scans[i - 1], n);
 }
 
 /**
@@ -517,6 +567,179 @@ const SCENARIOS = [
     },
   },
   {
+    name: "scan a QR code: keypad, scan screen with the preview, then consent",
+    scenario: scenario({ scans: [scanEnds.claimed("qr", "happy")] }),
+    async run(page) {
+      await page.click("#screen-attract [data-action=start]");
+      await expectScreen(page, "keypad");
+      await expectText(page, "#scan-instead", "Scan the QR code instead");
+      await typeCode(page, "12");
+      await page.click("#scan-instead");
+      await expectScreen(page, "scan");
+      const scan = await calls(page, "scan_session");
+      expect(scan.length === 1 && /^Channel#/.test(scan[0].args.onFrame), `scan_session got ${JSON.stringify(scan)}`);
+      await expectText(page, "#scan-title", "Hold your QR code up to the camera");
+      await expectScanFrames(page);
+      await page.waitForSelector("#scan-opening", { state: "hidden", timeout: 2000 })
+        .catch(() => fail("the camera spinner stays after frames came"));
+      expect(await page.locator("#scan-preview").evaluate((e) => e.classList.contains("scanning")),
+        "the square shows it is looking once frames come");
+      expect((await page.getAttribute('.steps li[data-step="code"]', "data-state")) === "current",
+        "the scan is the code step");
+      expect(await page.locator("#preview-img").isHidden(), "the capture screen's preview stays empty");
+      await shoot(page, "scan");
+
+      await openGate(page, "qr");
+      await expectScreen(page, "consent");
+      expect((await calls(page, "claim_session")).length === 0, "a scanned code claims no digits");
+      expect(await page.locator("#test-badge").isHidden(), "not a test session");
+      expect(await scanPreviewCleared(page), "the scan's picture is gone once the code is read");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      const start = (await calls(page, "start_session"))[0];
+      expect(start && start.args.sessionId === "happy", `start_session got ${JSON.stringify(start)}`);
+      expect((await calls(page, "cancel_scan")).length === 0, "a scan that read a code is not canceled");
+      // The digits typed before the scan were dropped.
+      await page.click("#capture-cancel");
+      await page.click("#cancel-dialog [data-action=cancelConfirm]");
+      await expectScreen(page, "canceled");
+      await page.click("#screen-canceled [data-action=done]");
+      await expectScreen(page, "attract");
+      await page.click("#screen-attract [data-action=start]");
+      expect((await codeCells(page)) === "", `the code typed before the scan is gone: "${await codeCells(page)}"`);
+    },
+  },
+  {
+    name: "scan timeout: back on the keypad with a message, then scan again",
+    scenario: scenario({
+      scans: [scanEnds.error("timeout", "SCAN_TIMEOUT"), scanEnds.claimed("again", "fails", { test: true })],
+    }),
+    async run(page) {
+      await scanAndEnd(page, "timeout");
+      await expectScreen(page, "keypad");
+      await expectText(page, "#code-error-text", "We could not find a QR code");
+      await checkScreen(page, "keypad after a scan timeout");
+      expect(!(await page.locator("#scan-instead").isDisabled()), "they can scan again");
+      await scanAndEnd(page, "again");
+      await expectScreen(page, "consent");
+      expect(await page.locator("#test-badge").isVisible(), "a scanned test session says so");
+      expect((await calls(page, "scan_session")).length === 2, "Scan again calls scan_session again");
+      expect((await calls(page, "cancel_scan")).length === 0, "a scan that ended is not canceled");
+      await page.click("#screen-consent [data-action=decline]");
+      await expectScreen(page, "attract");
+      await page.click("#screen-attract [data-action=start]");
+      expect(await page.locator("#code-error").isHidden(), "the scan's message is gone on the next visit");
+    },
+  },
+  {
+    name: "scan canceled: cancel_scan, the keypad, and the late SCAN_CANCELED shows nothing",
+    scenario: scenario({ scans: [scanEnds.claimed("never", "happy")], scanCancelDelayMs: 400 }),
+    async run(page) {
+      await toScan(page);
+      await expectScanFrames(page);
+      await page.click("#scan-cancel");
+      await expectScreen(page, "keypad", 1000);
+      expect((await calls(page, "cancel_scan")).length === 1, "Cancel calls cancel_scan");
+      expect(await scanPreviewCleared(page), "the scan's picture is gone after a cancel");
+      const end = await scanEnded(page, 1);
+      expect(end.rejected === "SCAN_CANCELED", `the scan ended with ${JSON.stringify(end)}`);
+      await page.waitForTimeout(150);
+      await expectScreen(page, "keypad", 100);
+      expect(await page.locator("#code-error").isHidden(), "a canceled scan shows no message");
+
+      // Escape cancels too; then the code can still be typed.
+      await toScan(page);
+      await page.keyboard.press("Escape");
+      await expectScreen(page, "keypad", 1000);
+      expect((await calls(page, "cancel_scan")).length === 2, "Escape calls cancel_scan");
+      await scanEnded(page, 2);
+      await typeCode(page, CODE);
+      await page.click("#key-ok");
+      await expectScreen(page, "consent");
+      const frames = await page.evaluate(() => window.__fake.frames);
+      const before = frames.arraybuffer + frames.uint8array + frames.array;
+      await page.waitForTimeout(300);
+      const after = await page.evaluate(() => window.__fake.frames);
+      expect(after.arraybuffer + after.uint8array + after.array === before, "no frames after the scan ended");
+    },
+  },
+  {
+    name: "scan of a QR code that is not a session, or no longer valid",
+    scenario: scenario({
+      scans: [
+        scanEnds.error("qr", "INVALID_QR"),
+        scanEnds.error("expired", "SESSION_EXPIRED_OR_NOT_FOUND"),
+        scanEnds.error("secret", "INVALID_CLIENT_SECRET"),
+      ],
+    }),
+    async run(page) {
+      await scanAndEnd(page, "qr");
+      await expectScreen(page, "keypad");
+      await expectText(page, "#code-error-text", "This QR code is not a session code");
+      await checkScreen(page, "keypad after an invalid QR code");
+      await scanAndEnd(page, "expired");
+      await expectScreen(page, "keypad");
+      await expectText(page, "#code-error-text", "We could not find this session, or it has expired");
+      await scanAndEnd(page, "secret");
+      await expectScreen(page, "keypad");
+      await expectText(page, "#code-error-text", "This QR code is not valid for its session");
+      await typeCode(page, "1");
+      expect(await page.locator("#code-error").isHidden(), "the message goes once they type");
+    },
+  },
+  {
+    name: "scan with a broken camera shows the camera error",
+    scenario: scenario({
+      scans: [scanEnds.error("found", "MEDIA_NOT_FOUND_ERROR"), scanEnds.error("virtual", "MEDIA_VIRTUAL_CAMERA_DETECTED")],
+    }),
+    async run(page) {
+      await scanAndEnd(page, "found");
+      await expectScreen(page, "cameraError");
+      await expectText(page, "#screen-cameraError .code-text", "No camera was found");
+      await expectText(page, "#screen-cameraError .staff-hint", "Check the cable");
+      await checkScreen(page, "camera error after a scan");
+      await page.click("#screen-cameraError [data-action=done]");
+      await expectScreen(page, "attract");
+      await scanAndEnd(page, "virtual");
+      await expectScreen(page, "cameraError");
+      await expectText(page, "#screen-cameraError .staff-hint", "A virtual camera was selected");
+    },
+  },
+  {
+    name: "scan while offline, or with the kiosk not registered",
+    scenario: scenario({ scans: [scanEnds.error("network", "NETWORK_ERROR"), scanEnds.error("registered", "NOT_REGISTERED")] }),
+    async run(page) {
+      await scanAndEnd(page, "network");
+      await expectScreen(page, "offline");
+      await expectText(page, "#screen-offline h1", "We cannot reach the service");
+      await page.click("#screen-offline [data-action=done]");
+      await expectScreen(page, "attract");
+      await scanAndEnd(page, "registered");
+      await expectScreen(page, "seeStaff");
+      await expectText(page, "#screen-seeStaff .staff-hint", "not registered");
+      expect(await scanPreviewCleared(page), "no picture is kept after the scan");
+    },
+  },
+  {
+    name: "idle scan screen cancels the scan and goes back to attract",
+    scenario: scenario({ info: { idleSeconds: 4 }, scans: [scanEnds.claimed("never", "happy")] }),
+    async run(page) {
+      await toScan(page);
+      await expectScanFrames(page);
+      expect((await calls(page, "cancel_scan")).length === 0, "no cancel_scan before the idle time");
+      await expectScreen(page, "attract", 6000);
+      expect((await calls(page, "cancel_scan")).length === 1, "walking away calls cancel_scan");
+      expect(await scanPreviewCleared(page), "the last customer's picture is gone");
+      const end = await scanEnded(page, 1);
+      expect(end.rejected === "SCAN_CANCELED", `the scan ended with ${JSON.stringify(end)}`);
+      await page.waitForTimeout(150);
+      await expectScreen(page, "attract", 100);
+      const urls = await page.evaluate(() => window.__fake.urls);
+      expect(urls.created > 0 && urls.created === urls.revoked,
+        `every scan preview blob URL is revoked (${urls.revoked} of ${urls.created})`);
+    },
+  },
+  {
     name: "start_session fails",
     scenario: scenario({ startError: { code: "MEDIA_NOT_ALLOWED_ERROR", message: "busy" } }),
     async run(page) {
@@ -549,13 +772,23 @@ const SCENARIOS = [
   },
   {
     name: "right-to-left layout mirrors",
-    scenario: scenario({ textsPatch: { screen: { dir: "rtl" } } }),
+    scenario: scenario({ textsPatch: { screen: { dir: "rtl" } }, scans: [scanEnds.claimed("never", "happy")] }),
     async run(page) {
       expect((await page.evaluate(() => document.documentElement.dir)) === "rtl", "texts with dir rtl set <html dir>");
       const lang = await page.locator("#languages").boundingBox();
       expect(lang.x < 300, "the language buttons move to the left");
       await shoot(page, "attract-rtl");
-      await page.click("#screen-attract [data-action=start]");
+      await toScan(page);
+      await expectScanFrames(page);
+      const scanPreview = await page.locator("#scan-preview").boundingBox();
+      const scanPanel = await page.locator(".scan-panel").boundingBox();
+      expect(scanPanel.x < scanPreview.x, "the scan screen's panel moves to the left of the preview");
+      await shoot(page, "scan-rtl");
+      await page.click("#scan-cancel");
+      await expectScreen(page, "keypad");
+      const scanButton = await page.locator("#scan-instead").boundingBox();
+      const back = await page.locator("#screen-keypad [data-action=decline]").boundingBox();
+      expect(scanButton.x < back.x, "Scan the QR code instead moves to the left, Back to the right");
       await typeCode(page, "12");
       const keys = await page.locator("#keys").boundingBox();
       const main = await page.locator(".keypad-main").boundingBox();
@@ -663,6 +896,67 @@ const SCENARIOS = [
         const net = flow.next({ ...s, screen: "capture" },
           { type: "session", seq: s.sessionSeq, event: { kind: "outcome", outcome: "error", code: "NETWORK_ERROR" }, now: 1 });
         check(net.state.screen === "offline", "an error outcome with NETWORK_ERROR shows offline");
+
+        // The QR scan.
+        let q = flow.initialState();
+        const qs = (e) => {
+          const r = flow.next(q, e);
+          q = r.state;
+          return r.effects;
+        };
+        qs({ type: "info", now: 0, info: { ready: true, registered: true, idleSeconds: 10, outcomeSeconds: 5 } });
+        qs({ type: "start", now: 1 });
+        qs({ type: "digit", digit: "4", now: 1 });
+        let sfx = qs({ type: "scan", now: 2 });
+        check(q.screen === "scan" && sfx.length === 1 && sfx[0].type === "startScan" && sfx[0].seq === q.scanSeq,
+          "scan → the scan screen + startScan");
+        check(q.digits === "" && q.scan.opening, "the scan drops the digits typed and waits for the camera");
+        const first = q.scanSeq;
+        qs({ type: "scanFirstFrame", seq: first, now: 3 });
+        check(!q.scan.opening, "the first frame ends the camera spinner");
+        sfx = qs({ type: "scanCancel", now: 4 });
+        check(q.screen === "keypad" && sfx.length === 1 && sfx[0].type === "cancelScan", "cancel → keypad + cancelScan");
+        qs({ type: "scanFailed", seq: first, error: { code: "SCAN_CANCELED" }, now: 5 });
+        check(q.screen === "keypad" && q.codeError === null, "the canceled scan's rejection shows nothing");
+        qs({ type: "scanned", seq: first, sessionId: "late", now: 5 });
+        check(q.screen === "keypad" && q.session === null, "a canceled scan's late answer is ignored");
+        qs({ type: "scan", now: 6 });
+        check(q.scanSeq === first + 1, "each scan has its own number");
+        qs({ type: "scanned", seq: first, sessionId: "old", now: 6 });
+        check(q.screen === "scan", "an earlier scan's answer is ignored");
+        const atScan = q;
+        const ends = [
+          ["SCAN_TIMEOUT", "keypad", "screen.scan.timeout"],
+          ["INVALID_QR", "keypad", "screen.scan.invalidQr"],
+          ["SESSION_EXPIRED_OR_NOT_FOUND", "keypad", "screen.scan.expired"],
+          ["INVALID_CLIENT_SECRET", "keypad", "screen.scan.invalidSecret"],
+          ["CLIENT_SECRET_EXPIRED", "keypad", "screen.scan.expired"],
+          ["SCAN_CANCELED", "keypad", null],
+          ["NETWORK_ERROR", "offline"],
+          ["MEDIA_NOT_FOUND_ERROR", "cameraError"],
+          ["MEDIA_NOT_ALLOWED_ERROR", "cameraError"],
+          ["MEDIA_VIRTUAL_CAMERA_DETECTED", "cameraError"],
+          ["NOT_REGISTERED", "seeStaff"],
+          ["UNAUTHORIZED", "seeStaff"],
+          ["SOMETHING_NEW", "error"],
+        ];
+        for (const [code, screen, message] of ends) {
+          const r = flow.next(atScan, { type: "scanFailed", seq: atScan.scanSeq, error: { code, message: "m" }, now: 7 });
+          check(r.state.screen === screen, `scan ${code} → ${screen} (got ${r.state.screen})`);
+          if (screen === "keypad") check(r.state.codeError === message, `scan ${code} shows ${message}`);
+          else check(r.state.outcome && r.state.outcome.code === code, `scan ${code} keeps its code`);
+          check(r.effects.length === 0, `scan ${code} has no effect`);
+        }
+        const got = flow.next(atScan, { type: "scanned", seq: atScan.scanSeq, sessionId: "ses_1", test: true, now: 7 });
+        check(got.state.screen === "consent" && got.state.session.id === "ses_1" && got.state.session.test,
+          "a scanned session → consent, as after a claim");
+        const idleScan = flow.next(atScan, { type: "tick", now: 6 + 10000 });
+        check(idleScan.state.screen === "attract" && idleScan.effects.some((e) => e.type === "cancelScan"),
+          "an idle scan screen cancels the scan and goes back to attract");
+        const late = flow.next(idleScan.state, { type: "scanFailed", seq: atScan.scanSeq, error: { code: "SCAN_CANCELED" }, now: 10007 });
+        check(late.state.screen === "attract", "the idle scan's SCAN_CANCELED shows nothing");
+        const touchedScan = flow.next(atScan, { type: "touch", now: 9000 });
+        check(flow.next(touchedScan.state, { type: "tick", now: 16000 }).state.screen === "scan", "a touch keeps the scan screen");
 
         texts.setEnglish({ screen: { a: "A {n}" }, flat: "x" });
         texts.setTexts("xx", { screen: { b: "B" }, "screen.c": "C" });
