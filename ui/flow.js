@@ -38,6 +38,8 @@ const CAMERA_CODES = ["MEDIA_NOT_FOUND_ERROR", "MEDIA_NOT_ALLOWED_ERROR", "MEDIA
 const RETYPE_ERRORS = {
   INVALID_DIGIT_STRING: "screen.keypad.invalid",
   SESSION_EXPIRED_OR_NOT_FOUND: "screen.keypad.expired",
+  SESSION_ENDED: "screen.keypad.ended",
+  SESSION_ALREADY_CLAIMED: "screen.keypad.inUse",
 };
 
 /** Scan errors that send the customer back to the keypad, to type the code or scan again (→ the text shown). */
@@ -47,6 +49,8 @@ const SCAN_RETYPE_ERRORS = {
   SESSION_EXPIRED_OR_NOT_FOUND: "screen.scan.expired",
   CLIENT_SECRET_EXPIRED: "screen.scan.expired",
   INVALID_CLIENT_SECRET: "screen.scan.invalidSecret",
+  SESSION_ENDED: "screen.keypad.ended",
+  SESSION_ALREADY_CLAIMED: "screen.keypad.inUse",
 };
 
 const DEFAULT_INFO = {

@@ -852,6 +852,12 @@ const SCENARIOS = [
         const fx = step({ type: "submit", now: 3 });
         check(fx.length === 1 && fx[0].type === "claim" && fx[0].digits === "123456", "submit → claim effect");
         check(step({ type: "submit", now: 3 }).length === 0, "no second claim while one runs");
+        // A session that ended, or that another kiosk holds: said on the keypad, code cleared.
+        for (const [code, key] of [["SESSION_ENDED", "screen.keypad.ended"], ["SESSION_ALREADY_CLAIMED", "screen.keypad.inUse"]]) {
+          const r = flow.next(s, { type: "claimFailed", error: { code, message: "m" }, now: 3 });
+          check(r.state.screen === "keypad" && r.state.codeError === key && r.state.digits === "",
+            `claim ${code} → keypad with ${key}`);
+        }
         step({ type: "claimed", sessionId: "S", now: 4 });
         check(s.screen === "consent" && s.digits === "", "claimed → consent, code forgotten");
         const start = step({ type: "agree", now: 5 });
@@ -931,6 +937,8 @@ const SCENARIOS = [
           ["SESSION_EXPIRED_OR_NOT_FOUND", "keypad", "screen.scan.expired"],
           ["INVALID_CLIENT_SECRET", "keypad", "screen.scan.invalidSecret"],
           ["CLIENT_SECRET_EXPIRED", "keypad", "screen.scan.expired"],
+          ["SESSION_ENDED", "keypad", "screen.keypad.ended"],
+          ["SESSION_ALREADY_CLAIMED", "keypad", "screen.keypad.inUse"],
           ["SCAN_CANCELED", "keypad", null],
           ["NETWORK_ERROR", "offline"],
           ["MEDIA_NOT_FOUND_ERROR", "cameraError"],
