@@ -349,6 +349,14 @@ impl Outbox {
         Ok(outbox)
     }
 
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`). A deferred
+    /// one that reads first, then writes, fails at once with SQLITE_BUSY when another process
+    /// (a `facekiosk session` beside `facekiosk sync --watch`) committed in between; this one
+    /// waits for the lock (`busy_timeout`) instead.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     fn io(&self, e: sqlx::Error) -> OutboxError {
         if is_corruption(&e) {
             OutboxError::Corrupt {
@@ -384,7 +392,7 @@ impl Outbox {
             if applied.contains(version) {
                 continue;
             }
-            let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+            let mut tx = self.write_tx().await.map_err(|e| self.io(e))?;
             sqlx::query(sqlx::AssertSqlSafe(*sql))
                 .execute(&mut *tx)
                 .await
@@ -432,7 +440,7 @@ impl Outbox {
                     })?;
             Some((tkey, sealed))
         };
-        let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+        let mut tx = self.write_tx().await.map_err(|e| self.io(e))?;
         let insert = "INSERT INTO entries (kind, key, session_id, test, payload, state, next_attempt_at, created_at, updated_at) \
                       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6, $6) ON CONFLICT (key) DO NOTHING";
         sqlx::query(insert)
@@ -535,7 +543,7 @@ impl Outbox {
     /// them in flight: the order of the `(state, next_attempt_at)` index, so a long queue is
     /// never sorted. A session's traces wait until its result is acknowledged.
     pub async fn take_due(&self, now_ms: i64, limit: i64) -> Result<Vec<DueEntry>, OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+        let mut tx = self.write_tx().await.map_err(|e| self.io(e))?;
         let rows = sqlx::query(
             "SELECT id, kind, key, session_id, test, attempts, payload FROM entries e \
              WHERE state = 'pending' AND next_attempt_at <= $1 \
@@ -583,7 +591,7 @@ impl Outbox {
     /// The API has the entry: its payload is deleted at once (the row stays as a count until
     /// purged).
     pub async fn acknowledge(&self, id: i64, now_ms: i64) -> Result<(), OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+        let mut tx = self.write_tx().await.map_err(|e| self.io(e))?;
         let res = sqlx::query(
             "UPDATE entries SET state = 'acknowledged', payload = x'', acknowledged_at = $1, updated_at = $1, \
              last_error = NULL WHERE id = $2 AND state IN ('inFlight', 'pending')",
@@ -744,25 +752,33 @@ impl Outbox {
     }
 
     /// Returns when an entry may have been added or revived: at once when this process did it
-    /// (no polling), or within `poll` when another process wrote to the file (a `facekiosk
-    /// session` queuing its result while `facekiosk sync --watch` runs). May return without a
-    /// change; never returns an error for a change it could not see (it just waits on).
-    pub async fn changed(&self, poll: Duration) {
-        let start = self.data_version().await;
+    /// (no polling), or within `poll` when another process wrote to the file after `since` (a
+    /// `facekiosk session` queuing its result while `facekiosk sync --watch` runs). Take
+    /// `since` from [`version`](Self::version) BEFORE looking at the queue, so that a write
+    /// between that look and this wait is not missed. May return without a change.
+    pub async fn changed(&self, poll: Duration, since: Option<i64>) {
+        if since.is_none() {
+            // No reading to compare with: wait for this process's own news, and one poll.
+            tokio::select! {
+                _ = self.added.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+            return;
+        }
         loop {
+            if self.version().await.is_some_and(|v| Some(v) != since) {
+                return;
+            }
             tokio::select! {
                 _ = self.added.notified() => return,
                 _ = tokio::time::sleep(poll) => {}
             }
-            let now = self.data_version().await;
-            if now.is_some() && now != start {
-                return;
-            }
         }
     }
 
-    /// SQLite's count of other connections' commits (`PRAGMA data_version`).
-    async fn data_version(&self) -> Option<i64> {
+    /// SQLite's count of other connections' commits (`PRAGMA data_version`): it changes when
+    /// another process writes to the outbox.
+    pub async fn version(&self) -> Option<i64> {
         sqlx::query("PRAGMA data_version")
             .fetch_one(&self.pool)
             .await
@@ -780,7 +796,7 @@ impl Outbox {
         now_ms: i64,
         reason: &str,
     ) -> Result<Vec<EntryInfo>, OutboxError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.io(e))?;
+        let mut tx = self.write_tx().await.map_err(|e| self.io(e))?;
         let rows = sqlx::query(
             "SELECT id, kind, session_id, test, state, attempts, next_attempt_at, last_error, created_at \
              FROM entries WHERE state IN ('pending', 'dead') AND created_at < $1 ORDER BY id",

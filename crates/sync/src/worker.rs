@@ -366,6 +366,9 @@ pub async fn watch(
                 on_event(WatchEvent::Expired(expired));
             }
         }
+        // Read before looking at the queue: another process's entry queued after this point
+        // wakes the wait below, even if it came while the drain was still running.
+        let seen = outbox.version().await;
         let before = total.clone();
         let report = drain_once(
             outbox,
@@ -400,7 +403,7 @@ pub async fn watch(
         let wait = wait.max(50);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-            _ = outbox.changed(OTHER_PROCESS_POLL) => {}
+            _ = outbox.changed(OTHER_PROCESS_POLL, seen) => {}
             _ = &mut stop => break,
         }
         if total.offline && client.reachable().await {
