@@ -16,6 +16,16 @@ use crate::state::AppState;
 const PREVIEW_W: u32 = 640;
 const PREVIEW_H: u32 = 480;
 
+/// Shows the camera's frames on the screen: mirrored JPEGs, as raw bytes on `channel`.
+fn preview_on(channel: Channel<InvokeResponseBody>) -> facekiosk_runner::Preview {
+    std::sync::Arc::new(move |img: &image::RgbImage| {
+        if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
+            // A screen that went away stops the preview, not the camera's work.
+            let _ = channel.send(InvokeResponseBody::Raw(jpeg));
+        }
+    })
+}
+
 /// The texts shipped with the app, by language.
 const TEXTS: &[(&str, &str)] = &[("en", include_str!("../../texts/en.json"))];
 
@@ -184,11 +194,7 @@ pub async fn scan_session(
         }
     }
     let config = state.config.clone();
-    let preview: facekiosk_runner::Preview = std::sync::Arc::new(move |img: &image::RgbImage| {
-        if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
-            let _ = on_frame.send(InvokeResponseBody::Raw(jpeg));
-        }
-    });
+    let preview = preview_on(on_frame);
     let code = tauri::async_runtime::spawn_blocking(move || {
         facekiosk_kiosk::scan::scan_for_session(&config, Some(&preview), &stop, SCAN_TIME)
     })
@@ -266,12 +272,7 @@ pub async fn start_session(
     let (tx, rx) = mpsc::channel();
     *state.control.lock().map_err(|_| poisoned())? = Some(tx);
     let (config, store) = (state.config.clone(), state.store.clone());
-    let preview: facekiosk_runner::Preview = std::sync::Arc::new(move |img: &image::RgbImage| {
-        if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
-            // A screen that went away stops the preview, not the session.
-            let _ = on_frame.send(InvokeResponseBody::Raw(jpeg));
-        }
-    });
+    let preview = preview_on(on_frame);
     std::thread::Builder::new()
         .name("facekiosk-visit".to_owned())
         .spawn(move || {

@@ -18,7 +18,7 @@ use facekiosk_session::claims::ReferenceSource;
 use facekiosk_session::guidance::Hint;
 use facekiosk_session::options::ChallengeKind;
 use facekiosk_session::{
-    ErrorCode, Event, LivenessMode, OperationError, Reference, SessionOptions, SessionStatus,
+    ErrorCode, Event, LivenessMode, OperationError, Reference, SessionOptions,
 };
 use facekiosk_sync::{ApiClient, Claim, ClientError};
 use serde::Serialize;
@@ -491,11 +491,6 @@ pub fn preview_jpeg(img: &image::RgbImage, max_w: u32, max_h: u32) -> Option<Vec
         .encode_image(&out)
         .ok()?;
     Some(bytes)
-}
-
-/// The status wire name (so the app and tests can match on it).
-pub fn status_name(s: SessionStatus) -> &'static str {
-    s.as_str()
 }
 
 #[cfg(test)]

@@ -30,11 +30,7 @@ pub fn engine(config: &KioskConfig) -> anyhow::Result<FaceEngine> {
 }
 
 /// The unix time now, ms (the edge of the program: the session itself never reads a clock).
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use facekiosk_kiosk::store::unix_ms;
 
 /// "good" or the issue codes.
 pub fn quality_text(q: &QualityReport) -> String {
