@@ -11,6 +11,12 @@ fn main() {
         "start_session",
         "cancel_session",
         "retry_session",
+        "staff_unlock",
+        "staff_lock",
+        "staff_overview",
+        "staff_walk_in",
+        "staff_camera_test",
+        "staff_exit",
     ]);
     if let Err(e) = tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -3,6 +3,7 @@
 
 use std::sync::mpsc;
 
+use facekiosk_kiosk::panel::RecentVisit;
 use facekiosk_kiosk::visit::{ClaimError, VisitEvent, VisitSetup, claim, preview_jpeg, run_visit};
 use facekiosk_runner::Control;
 use facekiosk_sync::Claim;
@@ -17,7 +18,7 @@ const PREVIEW_W: u32 = 640;
 const PREVIEW_H: u32 = 480;
 
 /// Shows the camera's frames on the screen: mirrored JPEGs, as raw bytes on `channel`.
-fn preview_on(channel: Channel<InvokeResponseBody>) -> facekiosk_runner::Preview {
+pub(crate) fn preview_on(channel: Channel<InvokeResponseBody>) -> facekiosk_runner::Preview {
     std::sync::Arc::new(move |img: &image::RgbImage| {
         if let Some(jpeg) = preview_jpeg(img, PREVIEW_W, PREVIEW_H) {
             // A screen that went away stops the preview, not the camera's work.
@@ -55,26 +56,32 @@ pub struct KioskInfo {
 
 /// An error the screen shows by its code.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UiError {
     code: String,
     message: String,
+    /// `STAFF_PIN_WRONG`: wrong PINs left before the panel locks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
+    /// `STAFF_LOCKED`: seconds until a PIN is checked again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
 }
 
 impl UiError {
-    fn new(code: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
         UiError {
             code: code.to_owned(),
             message: message.into(),
+            attempts_left: None,
+            retry_after_s: None,
         }
     }
 }
 
 impl From<ClaimError> for UiError {
     fn from(e: ClaimError) -> Self {
-        UiError {
-            code: e.code,
-            message: e.message,
-        }
+        UiError::new(&e.code, e.message)
     }
 }
 
@@ -221,7 +228,7 @@ pub fn cancel_scan(state: State<'_, AppState>) {
     }
 }
 
-fn keep_claimed(
+pub(crate) fn keep_claimed(
     state: &State<'_, AppState>,
     visit: facekiosk_kiosk::visit::ClaimedVisit,
 ) -> Result<Claimed, UiError> {
@@ -272,6 +279,7 @@ pub async fn start_session(
     let (tx, rx) = mpsc::channel();
     *state.control.lock().map_err(|_| poisoned())? = Some(tx);
     let (config, store) = (state.config.clone(), state.store.clone());
+    let recent = state.recent.clone();
     let preview = preview_on(on_frame);
     std::thread::Builder::new()
         .name("facekiosk-visit".to_owned())
@@ -292,6 +300,14 @@ pub async fn start_session(
                 &mut sink,
             );
             tracing::info!(session = %visit.session_id, outcome = ?end.outcome, queued = end.queued, "visit ended");
+            if let Ok(mut r) = recent.lock() {
+                r.push(RecentVisit {
+                    session_id: visit.session_id.clone(),
+                    at_ms: facekiosk_kiosk::store::unix_ms(),
+                    outcome: end.outcome,
+                    walk_in: visit.is_walk_in(),
+                });
+            }
         })
         .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
     Ok(())

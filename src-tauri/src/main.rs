@@ -10,6 +10,7 @@
 )]
 
 mod commands;
+mod staff;
 mod state;
 
 use facekiosk_kiosk::config::{KioskConfig, config_path, read};
@@ -59,6 +60,12 @@ fn main() {
             commands::start_session,
             commands::cancel_session,
             commands::retry_session,
+            staff::staff_unlock,
+            staff::staff_lock,
+            staff::staff_overview,
+            staff::staff_walk_in,
+            staff::staff_camera_test,
+            staff::staff_exit,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = result {

@@ -8,6 +8,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use facekiosk_face::engine::FaceEngine;
 use facekiosk_identity::KioskIdentity;
 use facekiosk_kiosk::config::KioskConfig;
+use facekiosk_kiosk::panel::RecentVisits;
+use facekiosk_kiosk::staff::StaffGate;
 use facekiosk_kiosk::store::{KioskStore, load_engine};
 use facekiosk_kiosk::visit::ClaimedVisit;
 use facekiosk_runner::Control;
@@ -35,6 +37,10 @@ pub struct AppState {
     /// The QR-code scan in progress: set its flag to end it. Each scan has its own, so a
     /// scan started right after a cancel is not mistaken for the one canceled.
     pub scan_stop: Mutex<Option<Arc<std::sync::atomic::AtomicBool>>>,
+    /// The staff panel's PIN gate and its open session.
+    pub staff: Arc<Mutex<StaffGate>>,
+    /// The visits that ended, for the staff panel.
+    pub recent: Arc<Mutex<RecentVisits>>,
 }
 
 impl AppState {
@@ -76,6 +82,8 @@ impl AppState {
             started,
             welcomed: std::sync::atomic::AtomicBool::new(false),
             scan_stop: Mutex::new(None),
+            staff: Arc::new(Mutex::new(StaffGate::default())),
+            recent: Arc::new(Mutex::new(RecentVisits::default())),
         }
     }
 

@@ -80,6 +80,8 @@ pub enum Command {
     Session(SessionArgs),
     /// Show, export or rotate the kiosk's signing keys.
     Keys(KeysArgs),
+    /// The kiosk app's staff panel: hash a staff PIN for facekiosk.toml.
+    Staff(StaffArgs),
     /// Verify a signed result as an integrator would: signature, expiry, key id.
     VerifyResult(VerifyResultArgs),
     /// Run the verification API (sessions, kiosks, signed results) on SQLite or PostgreSQL.
@@ -523,6 +525,26 @@ pub enum KeysCommand {
     ExportJwk,
     /// Replace the signing key; older results keep verifying with the exported JWKS.
     Rotate,
+}
+
+/// `facekiosk staff`.
+#[derive(Debug, Args)]
+pub struct StaffArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: StaffCommand,
+}
+
+/// `facekiosk staff` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Read a PIN (4-12 digits) from the first line of stdin and print its Argon2id hash, for
+    /// `pin_hash` in facekiosk.toml's `[[staff.operators]]` (the PIN itself is stored nowhere).
+    HashPin {
+        /// Print a whole `[[staff.operators]]` table for this staff member instead.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// `facekiosk verify-result`.

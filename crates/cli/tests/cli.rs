@@ -486,3 +486,56 @@ fn installing_a_model_whose_hash_does_not_match_changes_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("sha256"));
     assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0);
 }
+
+/// `staff hash-pin` reads the PIN from stdin and prints a `[[staff.operators]]` table that a
+/// configuration file takes as it is, and whose hash opens the staff panel with that PIN only;
+/// a PIN that is not 4–12 digits is refused.
+#[test]
+fn a_hashed_staff_pin_goes_into_the_config_and_opens_the_panel() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let run = |pin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_facekiosk"))
+            .args(["staff", "hash-pin", "--name", "Amal Haddad"])
+            .env_remove("FACEKIOSK_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{pin}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("24681357");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.contains("24681357"), "{table}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("facekiosk.toml");
+    std::fs::write(&path, &table).unwrap();
+    let config = facekiosk_kiosk::config::read(&path).unwrap();
+    let mut gate = facekiosk_kiosk::staff::StaffGate::default();
+    assert_eq!(
+        gate.unlock(&config.staff, "24681357", 0).unwrap(),
+        "Amal Haddad"
+    );
+    assert!(gate.unlock(&config.staff, "24681358", 1).is_err());
+
+    for bad in ["123", "12ab", ""] {
+        let out = run(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("4 to 12 digits"),
+            "{bad:?}"
+        );
+    }
+}

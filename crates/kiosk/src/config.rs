@@ -27,6 +27,8 @@ pub struct KioskConfig {
     pub capture: facekiosk_capture::CaptureOptions,
     /// The kiosk itself.
     pub kiosk: KioskSection,
+    /// The staff panel: who may open it, its PIN lock.
+    pub staff: crate::staff::StaffSection,
     /// Delivering the offline queue to the verification API.
     pub sync: facekiosk_sync::SyncConfig,
     /// The verification API (`facekiosk serve`).
@@ -72,6 +74,7 @@ impl KioskConfig {
     /// Checks the values a type cannot: the message names the key and what is allowed.
     pub fn validate(&self) -> Result<(), String> {
         self.sync.validate()?;
+        self.staff.validate()?;
         let k = &self.kiosk;
         if k.camera.trim().is_empty() {
             return Err("kiosk.camera is empty: expected camera, camera:N or a file".to_owned());

@@ -19,8 +19,11 @@
 
 pub mod config;
 mod error;
+pub mod panel;
 pub mod scan;
+pub mod staff;
 pub mod store;
 pub mod visit;
+pub mod walkin;
 
 pub use error::KioskError;

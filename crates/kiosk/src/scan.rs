@@ -97,6 +97,49 @@ pub fn scan_for_session(
     stop: &AtomicBool,
     timeout: Duration,
 ) -> Result<SessionCode, ClaimError> {
+    let watch = Watch {
+        preview,
+        stop,
+        timeout,
+        timeout_code: "SCAN_TIMEOUT",
+        what: "a session QR code",
+    };
+    watch_camera(config, &watch, |image| {
+        let texts = read_qr_codes(image);
+        if let Some(code) = texts.iter().find_map(|t| parse_session_code(t)) {
+            return Some(Ok(code));
+        }
+        (!texts.is_empty()).then(|| {
+            Err(scan_error(
+                "INVALID_QR",
+                "the QR code is not a FaceKiosk session's",
+            ))
+        })
+    })
+}
+
+/// How a camera is watched for something ([`watch_camera`]).
+pub struct Watch<'a> {
+    /// Where each frame is shown.
+    pub preview: Option<&'a Preview>,
+    /// Set to end the watch (`SCAN_CANCELED`).
+    pub stop: &'a AtomicBool,
+    /// How long to look.
+    pub timeout: Duration,
+    /// The code when nothing was found in time (or the clip ended).
+    pub timeout_code: &'static str,
+    /// What was looked for, in words (for the timeout's message).
+    pub what: &'static str,
+}
+
+/// Shows the kiosk camera's frames on `watch.preview` and gives each to `look` until it
+/// answers. A camera unplugged meanwhile is waited for (within the time); the camera's own
+/// failures end it with their code (`MEDIA_NOT_FOUND_ERROR`, …).
+pub fn watch_camera<T>(
+    config: &KioskConfig,
+    watch: &Watch<'_>,
+    mut look: impl FnMut(&RgbImage) -> Option<Result<T, ClaimError>>,
+) -> Result<T, ClaimError> {
     let camera_error = |e: &CaptureError| {
         let err = media_error(e);
         scan_error(err.code.as_str(), err.message.unwrap_or_default())
@@ -104,42 +147,36 @@ pub fn scan_for_session(
     let mut source = facekiosk_capture::open(&config.kiosk.camera, &config.capture)
         .map_err(|e| camera_error(&e))?;
     let started = Instant::now();
+    let stopped = || watch.stop.load(Ordering::SeqCst);
     loop {
-        if stop.load(Ordering::SeqCst) {
-            return Err(scan_error("SCAN_CANCELED", "the scan was canceled"));
+        if stopped() {
+            return Err(scan_error("SCAN_CANCELED", "canceled"));
         }
-        if started.elapsed() > timeout {
+        if started.elapsed() > watch.timeout {
             return Err(scan_error(
-                "SCAN_TIMEOUT",
-                format!("no session QR code in {} s", timeout.as_secs()),
+                watch.timeout_code,
+                format!("no {} in {} s", watch.what, watch.timeout.as_secs()),
             ));
         }
         match source.next_frame() {
             Ok(Some(frame)) => {
-                if let Some(show) = preview {
+                if let Some(show) = watch.preview {
                     show(&frame.image);
                 }
-                let texts = read_qr_codes(&frame.image);
-                if let Some(code) = texts.iter().find_map(|t| parse_session_code(t)) {
-                    return Ok(code);
-                }
-                if !texts.is_empty() {
-                    return Err(scan_error(
-                        "INVALID_QR",
-                        "the QR code is not a FaceKiosk session's",
-                    ));
+                if let Some(answer) = look(&frame.image) {
+                    return answer;
                 }
             }
             Ok(None) => {
                 return Err(scan_error(
-                    "SCAN_TIMEOUT",
-                    "the clip ended without a session QR code",
+                    watch.timeout_code,
+                    format!("the clip ended without {}", watch.what),
                 ));
             }
             Err(CaptureError::CorruptFrame { .. }) => {}
             Err(CaptureError::Disconnected(_)) => {
-                // Unplugged: wait for it to come back, within the scan's time.
-                while !stop.load(Ordering::SeqCst) && started.elapsed() <= timeout {
+                // Unplugged: wait for it to come back, within the time.
+                while !stopped() && started.elapsed() <= watch.timeout {
                     std::thread::sleep(RECONNECT);
                     match source.reconnect() {
                         Ok(()) => break,

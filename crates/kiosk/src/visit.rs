@@ -72,6 +72,8 @@ pub struct ClaimedVisit {
     photo: Vec<u8>,
     /// Their sha256 (what the result names).
     photo_sha256: String,
+    /// Where the photo came from: the API, or staff at the kiosk (a walk-in).
+    source: ReferenceSource,
 }
 
 impl std::fmt::Debug for ClaimedVisit {
@@ -136,7 +138,47 @@ fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
         options,
         photo,
         photo_sha256,
+        source: ReferenceSource::Api,
     })
+}
+
+/// A walk-in session's id: the kiosk's own, as no API made it.
+pub fn walk_in_id(kiosk_id: &str, now_ms: u64) -> String {
+    format!("walkin-{kiosk_id}-{now_ms}")
+}
+
+impl ClaimedVisit {
+    /// A walk-in visit: no API session; staff took the customer's ID photo (`photo`, an
+    /// encoded image) with the kiosk's camera. The session's settings are the defaults, its
+    /// id the kiosk's own ([`walk_in_id`]), and its result says it was a walk-in. A kiosk
+    /// whose camera is a clip (tests, demonstrations) makes test sessions.
+    pub fn walk_in(config: &KioskConfig, kiosk_id: &str, photo: Vec<u8>, now_ms: u64) -> Self {
+        let session_id = walk_in_id(kiosk_id, now_ms);
+        let options = SessionOptions {
+            session_id: session_id.clone(),
+            walk_in: true,
+            lang: config
+                .kiosk
+                .languages
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "en".to_owned()),
+            ..SessionOptions::default()
+        };
+        ClaimedVisit {
+            session_id,
+            test: !config.kiosk.camera.starts_with("camera"),
+            options,
+            photo_sha256: sha256_hex(&photo),
+            photo,
+            source: ReferenceSource::WalkIn,
+        }
+    }
+
+    /// Whether this is a walk-in (the kiosk's own session).
+    pub fn is_walk_in(&self) -> bool {
+        self.source == ReferenceSource::WalkIn
+    }
 }
 
 impl ClaimedVisit {
@@ -152,7 +194,7 @@ impl ClaimedVisit {
         let analysis = engine
             .analyze(&img, &engine.photo_options())
             .map_err(|e| OperationError::new(ErrorCode::ModelError, e.to_string()))?;
-        Reference::from_photo(&analysis, self.photo_sha256.clone(), ReferenceSource::Api)
+        Reference::from_photo(&analysis, self.photo_sha256.clone(), self.source)
     }
 }
 

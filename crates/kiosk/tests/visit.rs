@@ -2,7 +2,9 @@
 //! registered kiosk, a test session made by an integrator with an ID photo and a digit code,
 //! claimed by that code, run on a video file standing in for the camera (the demo's clip of
 //! the built-in photo, in attended mode), its result queued before the outcome was reported,
-//! then delivered; the API then says the session is complete and verified.
+//! then delivered; the API then says the session is complete and verified. Then a walk-in:
+//! the ID photo taken from an ID card held up to the camera, the session the kiosk's own, its
+//! result delivered like any other.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,9 +14,14 @@ use facekiosk_face::decode::{DecodeLimits, decode};
 use facekiosk_face::engine::{FaceConfig, FaceEngine};
 use facekiosk_face::runtime::RuntimeConfig;
 use facekiosk_kiosk::config::KioskConfig;
+use facekiosk_kiosk::scan::Watch;
 use facekiosk_kiosk::store::{KioskStore, Registration};
-use facekiosk_kiosk::visit::{Outcome, VisitEvent, VisitSetup, claim, preview_jpeg, run_visit};
+use facekiosk_kiosk::visit::{
+    ClaimedVisit, Outcome, VisitEvent, VisitSetup, claim, preview_jpeg, run_visit,
+};
+use facekiosk_kiosk::walkin::{STEADY_FRAMES, capture_id_photo};
 use facekiosk_server::{Db, EnginePhotoCheck, Parts, PhotoCipher, ServerConfig, SystemClock};
+use facekiosk_session::guidance::Hint;
 use facekiosk_sync::{ApiClient, Claim, SystemEnv, drain_once};
 
 fn now_ms() -> u64 {
@@ -237,6 +244,100 @@ fn a_claimed_session_runs_on_the_camera_is_queued_then_delivered_and_verified() 
             .json()
             .await
             .unwrap();
+        assert_eq!(got["session"]["status"], "complete", "{got}");
+        assert_eq!(got["session"]["report"]["isVerified"], true, "{got}");
+    });
+
+    // A walk-in: staff hold the customer's ID card up to the camera; the photo is taken once
+    // it passes the photo checks in a few frames in a row, after hints while it did not.
+    let card = dir.path().join("card.avi");
+    let card_frames: Vec<image::RgbImage> = (0..16)
+        .map(|i| facekiosk_synth::demo::id_card_frame((i >= 5).then_some(&photo), i))
+        .collect();
+    facekiosk_capture::video::write_avi(&card, &card_frames, 15).unwrap();
+    let mut card_config = config.clone();
+    card_config.kiosk.camera = card.display().to_string();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let shown = Arc::new(AtomicUsize::new(0));
+    let s = shown.clone();
+    let card_preview: facekiosk_runner::Preview = Arc::new(move |_img: &image::RgbImage| {
+        s.fetch_add(1, Ordering::SeqCst);
+    });
+    let watch = Watch {
+        preview: Some(&card_preview),
+        stop: &stop,
+        timeout: std::time::Duration::from_secs(60),
+        timeout_code: "PHOTO_TIMEOUT",
+        what: "usable ID photo",
+    };
+    let mut hints = Vec::new();
+    let id_photo = capture_id_photo(&card_config, &engine, &watch, &mut |h| hints.push(h)).unwrap();
+    assert_eq!(hints.first(), Some(&Hint::LookAtCamera), "{hints:?}");
+    assert_eq!(hints.last(), Some(&Hint::HoldStill), "{hints:?}");
+    // Five empty frames, then three in a row that pass.
+    assert_eq!(shown.load(Ordering::SeqCst), 5 + STEADY_FRAMES as usize);
+    let mut walk_in = ClaimedVisit::walk_in(&config, identity.kiosk_id(), id_photo, now_ms());
+    assert!(walk_in.is_walk_in() && walk_in.test);
+    assert!(walk_in.session_id.starts_with("walkin-"));
+    walk_in.options.liveness = facekiosk_session::LivenessMode::Attended;
+    walk_in.options.operator = Some("staff-7".to_owned());
+    let end = run_visit(
+        VisitSetup {
+            config: &config,
+            store: &store,
+            engine: &engine,
+            identity: &identity,
+            control: None,
+            preview: None,
+        },
+        &walk_in,
+        &mut |_e: VisitEvent| {},
+    );
+    assert_eq!((end.outcome, end.queued), (Outcome::Success, true));
+    let Some(facekiosk_runner::Ending::Success { verified, .. }) = &end.ending else {
+        panic!("{end:?}");
+    };
+    assert_eq!(verified.claims["walkIn"], true);
+    assert_eq!(verified.claims["reference"]["source"], "walk-in");
+
+    // A clip without a card ends with PHOTO_TIMEOUT; a canceled capture with SCAN_CANCELED.
+    let empty = dir.path().join("empty.avi");
+    let empty_frames: Vec<image::RgbImage> = (0..6)
+        .map(|i| facekiosk_synth::demo::id_card_frame(None, i))
+        .collect();
+    facekiosk_capture::video::write_avi(&empty, &empty_frames, 15).unwrap();
+    card_config.kiosk.camera = empty.display().to_string();
+    let err = capture_id_photo(&card_config, &engine, &watch, &mut |_| {}).unwrap_err();
+    assert_eq!(err.code, "PHOTO_TIMEOUT", "{err:?}");
+    stop.store(true, Ordering::SeqCst);
+    let err = capture_id_photo(&card_config, &engine, &watch, &mut |_| {}).unwrap_err();
+    assert_eq!(err.code, "SCAN_CANCELED", "{err:?}");
+
+    // Delivered: the API holds the walk-in, the tenant's, complete and verified.
+    rt.block_on(async {
+        let outbox = store.open_outbox().await.unwrap();
+        let publisher = store.key_publisher();
+        let report = drain_once(
+            &outbox,
+            &client,
+            Some(&publisher),
+            4,
+            &mut SystemEnv,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!((report.delivered, report.dead), (2, 0), "{report:?}");
+        let got: serde_json::Value = reqwest::Client::new()
+            .get(format!("{api}/v1/sessions/{}", walk_in.session_id))
+            .bearer_auth(&test_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["session"]["walkIn"], true, "{got}");
         assert_eq!(got["session"]["status"], "complete", "{got}");
         assert_eq!(got["session"]["report"]["isVerified"], true, "{got}");
         server.shutdown().await.unwrap();

@@ -505,6 +505,23 @@ impl Outbox {
         Ok(s)
     }
 
+    /// Where a session's result is (its newest result entry), if it was queued.
+    pub async fn result_state(&self, session_id: &str) -> Result<Option<EntryState>, OutboxError> {
+        let row = sqlx::query(
+            "SELECT state FROM entries WHERE kind = 'result' AND session_id = $1 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.io(e))?;
+        let state: Option<String> = row
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(|e| self.io(e))?;
+        Ok(state.as_deref().and_then(EntryState::parse))
+    }
+
     /// Entries, oldest first (one state, or all), at most `limit`.
     pub async fn list(
         &self,

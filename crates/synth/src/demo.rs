@@ -2,7 +2,8 @@
 //! of a few frames with the face too far away, then the face well framed with a little
 //! movement, and an ID-photo-sized crop of the same photo. `facekiosk demo` and the kiosk app's
 //! tests play the clip through a video source; a still photo cannot blink or turn its head, so
-//! sessions on it run in `attended` mode. [`qr_code_frame`] draws a session's QR code held up
+//! sessions on it run in `attended` mode. [`id_card_frame`] draws an ID card held up to the
+//! camera, for walk-in sessions, and [`qr_code_frame`] draws a session's QR code held up
 //! to the camera, for the tests of scanning it.
 
 use facekiosk_face::resample::resize;
@@ -49,6 +50,30 @@ pub fn id_photo(photo: &RgbImage) -> RgbImage {
         152,
         192,
     )
+}
+
+/// A 640×480 camera frame with an ID card held up in it (the [`id_photo`] on its left, grey
+/// bars for its text), moving a pixel or two with `i`; without `photo`, the background alone:
+/// what staff show the kiosk's camera to start a walk-in session.
+pub fn id_card_frame(photo: Option<&RgbImage>, i: u32) -> RgbImage {
+    let mut img = canvas(i);
+    let Some(photo) = photo else {
+        return img;
+    };
+    let (ox, oy) = (100 + i % 3, 90 + i % 2);
+    let card = RgbImage::from_fn(440, 290, |x, y| {
+        // Text lines on the right of the photo.
+        let line = x > 250 && x < 420 && (y % 40) > 28 && y > 40 && y < 250;
+        if line {
+            Rgb([90, 96, 110])
+        } else {
+            Rgb([236, 238, 242])
+        }
+    });
+    image::imageops::overlay(&mut img, &card, i64::from(ox), i64::from(oy));
+    let face = resize(&id_photo(photo), 200, 252);
+    image::imageops::overlay(&mut img, &face, i64::from(ox) + 24, i64::from(oy) + 19);
+    img
 }
 
 /// A 640×480 camera frame with `text` as a QR code (6 px a module, with its quiet zone) held up

@@ -14,6 +14,7 @@ pub mod models;
 pub mod runtime;
 pub mod serve;
 pub mod session;
+pub mod staff;
 pub mod stat;
 pub mod sync;
 pub mod verify;

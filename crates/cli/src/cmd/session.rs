@@ -254,7 +254,7 @@ pub fn run(config: &KioskConfig, args: &SessionArgs, out: &Output) -> anyhow::Re
         session_id: args
             .session_id
             .clone()
-            .unwrap_or_else(|| format!("walkin-{}-{}", identity.kiosk_id(), unix_ms())),
+            .unwrap_or_else(|| facekiosk_kiosk::visit::walk_in_id(identity.kiosk_id(), unix_ms())),
         max_attempts: args.max_attempts,
         minimum_match_level: args.minimum_match_level,
         return_data_for_incomplete_session: args.return_data_for_incomplete_session,
