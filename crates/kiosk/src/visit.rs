@@ -263,6 +263,13 @@ pub enum VisitEvent {
         /// Attempts left.
         attempts_left: i64,
     },
+    /// Where the face is in the (mirrored) preview, as fractions of the frame; `None`: no
+    /// face. Sent when it appears, goes, or moves by more than 2 % of the frame.
+    Face {
+        /// The face's box.
+        #[serde(rename = "box")]
+        face_box: Option<FaceBox>,
+    },
     /// Holding still: how far the capture is, 0..1 (by the time the session needs).
     Progress {
         /// 0..1.
@@ -282,6 +289,37 @@ pub enum VisitEvent {
         /// Whether a signed result was queued for the API.
         queued: bool,
     },
+}
+
+/// A face's box in the mirrored preview, fractions of the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FaceBox {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Width.
+    pub w: f32,
+    /// Height.
+    pub h: f32,
+}
+
+impl FaceBox {
+    /// The box of a face the camera saw at `b` (x, y, w, h), as the mirrored preview shows it.
+    pub fn mirrored(b: [f32; 4]) -> FaceBox {
+        FaceBox {
+            x: 1.0 - b[0] - b[2],
+            y: b[1],
+            w: b[2],
+            h: b[3],
+        }
+    }
+
+    fn moved_from(&self, o: &FaceBox) -> bool {
+        [self.x - o.x, self.y - o.y, self.w - o.w, self.h - o.h]
+            .iter()
+            .any(|d| d.abs() > 0.02)
+    }
 }
 
 /// Where a visit's events go (the app forwards them to the screen).
@@ -309,10 +347,22 @@ struct Screen<'a> {
     /// Since when the person is asked to hold still (ms from the start), and the last
     /// progress sent (in tenths, so the screen gets at most ten updates).
     holding: Option<(u64, u8)>,
+    /// The face box last sent (`Some(None)`: "no face" was sent).
+    face: Option<Option<FaceBox>>,
 }
 
 impl Reporter for Screen<'_> {
     fn frame_done(&mut self, stats: facekiosk_runner::FrameStats) {
+        let face = stats.face.map(FaceBox::mirrored);
+        let changed = match (&self.face, &face) {
+            (None, _) => true,
+            (Some(Some(a)), Some(b)) => b.moved_from(a),
+            (Some(a), b) => a.is_some() != b.is_some(),
+        };
+        if changed {
+            self.face = Some(face);
+            self.sink.event(VisitEvent::Face { face_box: face });
+        }
         let Some((since, sent)) = self.holding else {
             return;
         };
@@ -449,6 +499,7 @@ pub fn run_visit(
         traces: Vec::new(),
         hold_still_ms: setup.config.session.hold_still_ms,
         holding: None,
+        face: None,
     };
     let source = SourceSpec::new(
         setup.config.kiosk.camera.clone(),
@@ -607,6 +658,18 @@ mod tests {
             Outcome::CameraError
         );
         assert_eq!(Outcome::for_error(ErrorCode::ModelError), Outcome::SeeStaff);
+        let face = serde_json::to_value(VisitEvent::Face {
+            face_box: Some(FaceBox::mirrored([0.125, 0.25, 0.25, 0.5])),
+        })
+        .unwrap();
+        assert_eq!(
+            face,
+            json!({ "kind": "face", "box": { "x": 0.625, "y": 0.25, "w": 0.25, "h": 0.5 } })
+        );
+        assert_eq!(
+            serde_json::to_value(VisitEvent::Face { face_box: None }).unwrap(),
+            json!({ "kind": "face", "box": null })
+        );
         let e = serde_json::to_value(VisitEvent::AttemptFailed {
             hint: Hint::TryAgain,
             attempts_left: 2,

@@ -205,6 +205,18 @@ fn a_claimed_session_runs_on_the_camera_is_queued_then_delivered_and_verified() 
         events.iter().any(|e| matches!(e, VisitEvent::Hint { .. })),
         "{events:?}"
     );
+    // The face's box for the oval: first none (the clip starts far), then one, in the middle
+    // of the mirrored frame; far fewer than one a frame.
+    let boxes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            VisitEvent::Face { face_box } => Some(*face_box),
+            _ => None,
+        })
+        .collect();
+    let near = boxes.iter().flatten().last().copied().unwrap();
+    assert!((near.x + near.w / 2.0 - 0.5).abs() < 0.15, "{boxes:?}");
+    assert!(boxes.len() < frames.load(Ordering::SeqCst), "{boxes:?}");
     // Holding still shows its progress, up to done.
     let progress: Vec<f32> = events
         .iter()

@@ -66,6 +66,17 @@ pub struct FrameStats {
     pub dropped: u64,
     /// The frame's time, ms from the session's start.
     pub at_ms: u64,
+    /// The main face's box as fractions of the frame (x, y, width, height; as the camera
+    /// sees it, not mirrored), when a face was found.
+    pub face: Option<[f32; 4]>,
+}
+
+/// The main face's box as fractions of the frame.
+fn face_box(a: &facekiosk_face::engine::FrameAnalysis) -> Option<[f32; 4]> {
+    let d = a.faces.first()?;
+    let (w, h) = (a.width.max(1) as f32, a.height.max(1) as f32);
+    let b = &d.bbox;
+    Some([b.x / w, b.y / h, b.width / w, b.height / h])
 }
 
 /// What a run reports as it goes.
@@ -270,11 +281,13 @@ impl<'a> RunSetup<'a> {
             let (now, ev) = match item {
                 Item::Frame { at, image } => {
                     let t = Instant::now();
-                    let ev = step.frame(at, image);
+                    let mut face = None;
+                    let ev = step.frame_inspect(at, image, |a| face = face_box(a));
                     reporter.frame_done(FrameStats {
                         ms: t.elapsed().as_secs_f64() * 1e3,
                         dropped: queue.dropped(),
                         at_ms: at.saturating_sub(start),
+                        face,
                     });
                     (at, ev)
                 }
