@@ -14,8 +14,27 @@ export const OUTCOME_SCREENS = [
   "success", "failure", "canceled", "timeout", "seeStaff", "cameraError", "offline", "error",
 ];
 
-/** Screens on which nobody touching the screen for `idleSeconds` means the customer left. */
-const IDLE_SCREENS = ["keypad", "scan", "consent", "attemptFailed"];
+/** How long staff hold the logo (welcome, out of service) to open the staff sign-in (ms). */
+export const STAFF_HOLD_MS = 3000;
+
+/** Digits in a staff PIN. */
+export const PIN_MIN = 4;
+export const PIN_MAX = 12;
+
+/**
+ * Staff screens: a staff session may be open on each, so leaving them for the start locks it; a
+ * walk-in that the app accepted is the one way out into a visit (the app ended the session then).
+ */
+export const STAFF_SCREENS = ["staffPin", "staffMenu", "walkIn", "cameraTest"];
+
+/** Screens that show the camera without a face session: their frames and answers carry `scanSeq`. */
+const CAMERA_SCREENS = ["scan", "walkIn", "cameraTest"];
+
+/**
+ * Screens on which nobody touching the screen for `idleSeconds` means the customer left (or the
+ * member of staff walked away from an open staff panel).
+ */
+const IDLE_SCREENS = ["keypad", "scan", "consent", "attemptFailed", ...STAFF_SCREENS];
 
 /** Screens of a running face session (its events are taken only there). */
 const SESSION_SCREENS = ["capture", "processing", "attemptFailed"];
@@ -53,6 +72,12 @@ const SCAN_RETYPE_ERRORS = {
   SESSION_ALREADY_CLAIMED: "screen.keypad.inUse",
 };
 
+/** Staff answers that end on the PIN screen: the staff session is over (ended by the app, or idle there). */
+const STAFF_REQUIRED = "STAFF_REQUIRED";
+
+/** How long a lockout lasts when the app does not say (s). */
+const DEFAULT_LOCK_S = 30;
+
 const DEFAULT_INFO = {
   ready: false,
   problem: null,
@@ -77,6 +102,33 @@ function freshCapture() {
   };
 }
 
+/** A camera stream without a session (scan, walk-in, camera test): `opening` until its first frame. */
+function freshCamera() {
+  return { opening: true, hint: null, error: null };
+}
+
+/**
+ * The staff screens' own state, new for every sign-in: nothing of the last member of staff (their
+ * PIN, their overview) is kept once they leave.
+ */
+function freshStaff(intent, notice = null) {
+  return {
+    // Where a right PIN leads: `menu`, or `walkIn` (the offline screen's button skips the menu).
+    intent,
+    pin: "",
+    checking: false,
+    // While the app refuses PINs after too many wrong ones: until this `now`.
+    lockedUntil: null,
+    operator: null,
+    overview: null,
+    loading: false,
+    // A message on the staff screen: `{ key, n?, vars? }` (n: a counted text).
+    notice,
+    confirmExit: false,
+    exiting: false,
+  };
+}
+
 /** The state before kiosk_info answered. */
 export function initialState() {
   return {
@@ -87,10 +139,17 @@ export function initialState() {
     digits: "",
     codeError: null,
     claiming: false,
-    // The QR scan under way (`scan` screen): `opening` until its first frame. `scanSeq` numbers
-    // the scans, so the answer of one that was canceled or left is ignored.
+    // The camera stream under way without a session (the QR `scan`, a staff `walkIn` or
+    // `cameraTest`): `opening` until its first frame, the walk-in's `hint`, the camera test's
+    // `error`. `scanSeq` numbers them, so frames and answers of one that was canceled or left are
+    // ignored.
     scan: null,
     scanSeq: 0,
+    staff: null,
+    // Numbers the overview requests: an answer for an earlier one (even of another sign-in) is ignored.
+    overviewSeq: 0,
+    // A press on the logo that opens the staff sign-in if held until then.
+    pressDeadline: null,
     session: null,
     sessionSeq: 0,
     capture: freshCapture(),
@@ -103,6 +162,12 @@ export function initialState() {
     cancelDeadline: null,
     now: 0,
   };
+}
+
+/** Whole seconds left of a staff PIN lockout (0: none). */
+export function staffLockSeconds(state) {
+  if (!state.staff || state.staff.lockedUntil == null) return 0;
+  return Math.max(0, Math.ceil((state.staff.lockedUntil - state.now) / 1000));
 }
 
 /** Whole seconds left until the outcome screen returns to attract (for its countdown). */
@@ -121,6 +186,7 @@ function go(state, screen) {
   s.idleDeadline = IDLE_SCREENS.includes(screen) ? state.now + state.info.idleSeconds * 1000 : null;
   s.outcomeDeadline = isOutcome(screen) ? state.now + state.info.outcomeSeconds * 1000 : null;
   if (!SESSION_SCREENS.includes(screen)) s.cancelDeadline = null;
+  if (screen !== state.screen) s.pressDeadline = null;
   return s;
 }
 
@@ -135,6 +201,7 @@ function toAttract(state) {
       claiming: false,
       scan: null,
       scanSeq: state.scanSeq + 1,
+      staff: null,
       session: null,
       // A new sequence number: events of the last session's channels are ignored from now on.
       sessionSeq: state.sessionSeq + 1,
@@ -189,9 +256,16 @@ function messageOf(error) {
  * `session` (an event of the session's channel, with the `seq` of the session it belongs to),
  * `firstFrame`, `cancel`, `cancelDismiss`, `cancelConfirm`, `cancelFailed`, `retry`, `stop`,
  * `done`, `touch`, `tick`.
+ * Staff: `logoDown`, `logoUp`, `staffOpen`, `pinDigit`, `pinBackspace`, `pinSubmit`, `staffBack`,
+ * `staffUnlocked`, `staffUnlockFailed`, `overviewLoaded`, `overviewFailed` (with the `seq` of
+ * their request), `staffRefresh`, `staffWalkIn`, `walkInHint`, `walkInDone`, `walkInFailed`,
+ * `walkInCancel`, `staffCameraTest`, `cameraTestDone`, `cameraTestFailed`, `cameraTestBack` (the
+ * camera ones with the `seq` of their stream, `scanFirstFrame` too), `lock`, `exit`,
+ * `exitDismiss`, `exitConfirm`, `exitFailed`.
  *
  * Effects: `loadTexts {lang}`, `claim {digits}`, `startScan {seq}`, `cancelScan`,
- * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`.
+ * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`, `staffUnlock {pin}`,
+ * `staffLock`, `staffOverview {seq}`, `startWalkIn {seq}`, `startCameraTest {seq}`, `staffExit`.
  */
 export function next(prev, event) {
   const state = { ...prev, now: event.now ?? prev.now };
@@ -273,13 +347,15 @@ export function next(prev, event) {
       if (screen !== "keypad" || state.claiming) return same;
       const seq = state.scanSeq + 1;
       return {
-        state: go({ ...state, digits: "", codeError: null, scanSeq: seq, scan: { opening: true } }, "scan"),
+        state: go({ ...state, digits: "", codeError: null, scanSeq: seq, scan: freshCamera() }, "scan"),
         effects: [{ type: "startScan", seq }],
       };
     }
 
     case "scanFirstFrame":
-      if (event.seq !== state.scanSeq || screen !== "scan" || !state.scan.opening) return same;
+      if (event.seq !== state.scanSeq || !CAMERA_SCREENS.includes(screen) || !state.scan || !state.scan.opening) {
+        return same;
+      }
       return { state: { ...state, scan: { ...state.scan, opening: false } }, effects: [] };
 
     case "scanned":
@@ -373,7 +449,7 @@ export function next(prev, event) {
       return onTick(state);
 
     default:
-      return same;
+      return onStaffEvent(state, event);
   }
 }
 
@@ -399,10 +475,16 @@ function onTick(state) {
       if (state.canceling) return { state, effects: [] };
       return startCancel({ ...state, idleDeadline: null });
     }
-    const back = toAttract(state);
-    // Walked away in front of the scanner: the camera stops too.
-    if (state.screen === "scan") back.effects.unshift({ type: "cancelScan" });
+    const back = STAFF_SCREENS.includes(state.screen) ? leaveStaff(state) : toAttract(state);
+    // Walked away in front of the camera: it stops too.
+    if (CAMERA_SCREENS.includes(state.screen)) back.effects.unshift({ type: "cancelScan" });
     return back;
+  }
+  if (state.pressDeadline != null && now >= state.pressDeadline) {
+    return { state: toPin({ ...state, pressDeadline: null }, "menu"), effects: [] };
+  }
+  if (state.staff && state.staff.lockedUntil != null && now >= state.staff.lockedUntil) {
+    return { state: { ...state, staff: { ...state.staff, lockedUntil: null } }, effects: [] };
   }
   if (state.cancelDeadline != null && now >= state.cancelDeadline && state.canceling) {
     // The session never confirmed the cancel: do not keep the customer waiting on it.
@@ -507,4 +589,279 @@ function validBox(box) {
   if (!box || typeof box !== "object") return null;
   const b = { x: Number(box.x), y: Number(box.y), w: Number(box.w), h: Number(box.h) };
   return Object.values(b).every(Number.isFinite) && b.w > 0 && b.h > 0 ? b : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The staff screens (the protocol with the app: tests/ui/README.md)
+
+/** Screens staff can sign in from, and where a right PIN leads from each. */
+const STAFF_ENTRIES = { attract: "menu", outOfService: "menu", offline: "walkIn" };
+
+/** The PIN screen, for a new sign-in (`notice`: why it shows, if not by choice). */
+function toPin(state, intent, notice = null) {
+  return go({ ...state, scan: null, outcome: null, staff: freshStaff(intent, notice) }, "staffPin");
+}
+
+/** The staff menu, asking the app for a fresh overview on the way. */
+function toMenu(state, notice = null) {
+  const seq = state.overviewSeq + 1;
+  const staff = { ...state.staff, notice, loading: true, confirmExit: false, exiting: false };
+  return {
+    state: go({ ...state, scan: null, overviewSeq: seq, staff }, "staffMenu"),
+    effects: [{ type: "staffOverview", seq }],
+  };
+}
+
+/** The staff session is over (the app said STAFF_REQUIRED): sign in again. */
+function toPinAgain(state) {
+  return { state: toPin(state, "menu", { key: "screen.staffPin.ended" }), effects: [] };
+}
+
+/**
+ * Off the staff screens, back to the start (out of service if the kiosk cannot take customers),
+ * locking the staff session on the way: sent even if none is open, which the app takes calmly.
+ */
+function leaveStaff(state) {
+  const back = state.info.ready && state.info.registered
+    ? toAttract(state)
+    : { state: go({ ...state, scan: null, scanSeq: state.scanSeq + 1, staff: null }, "outOfService"), effects: [] };
+  back.effects.unshift({ type: "staffLock" });
+  return back;
+}
+
+/** The camera looks for the walk-in customer's ID photo. */
+function startWalkIn(state) {
+  const seq = state.scanSeq + 1;
+  return {
+    state: go({ ...state, scanSeq: seq, scan: freshCamera(), staff: { ...state.staff, notice: null } }, "walkIn"),
+    effects: [{ type: "startWalkIn", seq }],
+  };
+}
+
+/** A whole number ≥ 0 from an answer's field (0 when it is not one). */
+function count(value) {
+  const n = Math.floor(Number(value));
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** The overview as the menu draws it: every field there, of the type it needs, whatever came. */
+function normalizeOverview(o) {
+  const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
+  const list = (v) => (Array.isArray(v) ? v.map(obj) : []);
+  const str = (v) => (v == null ? "" : String(v));
+  const time = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  const data = obj(o);
+  const queue = obj(data.queue);
+  return {
+    operator: str(data.operator),
+    kioskId: str(data.kioskId),
+    registered: !!data.registered,
+    queue: {
+      pending: count(queue.pending),
+      inFlight: count(queue.inFlight),
+      dead: count(queue.dead),
+      acknowledged: count(queue.acknowledged),
+      expired: count(queue.expired),
+      lastSuccessfulSync: time(queue.lastSuccessfulSync),
+    },
+    dead: list(data.dead).map((d) => ({ sessionId: str(d.sessionId), reason: str(d.reason), at: time(d.at) })),
+    recent: list(data.recent).map((r) => ({
+      sessionId: str(r.sessionId),
+      at: time(r.at),
+      outcome: str(r.outcome),
+      walkIn: !!r.walkIn,
+      delivery: r.delivery == null ? null : str(r.delivery),
+    })),
+    settings: list(data.settings).map((x) => ({ key: str(x.key), value: str(x.value) })),
+  };
+}
+
+/** The staff events (and anything else: unknown events change nothing). */
+function onStaffEvent(state, event) {
+  const same = { state, effects: [] };
+  const screen = state.screen;
+  const staff = state.staff;
+
+  switch (event.type) {
+    case "logoDown":
+      // The hidden way in: the logo held for STAFF_HOLD_MS (a short tap still starts a visit).
+      if (screen !== "attract" && screen !== "outOfService") return same;
+      return { state: { ...state, pressDeadline: state.now + STAFF_HOLD_MS }, effects: [] };
+
+    case "logoUp":
+      if (state.pressDeadline == null) return same;
+      return { state: { ...state, pressDeadline: null }, effects: [] };
+
+    case "staffOpen":
+      // Ctrl+Alt+S on the welcome and out-of-service screens; the offline screen's button.
+      if (!STAFF_ENTRIES[screen]) return same;
+      return { state: toPin(state, STAFF_ENTRIES[screen]), effects: [] };
+
+    case "pinDigit": {
+      if (screen !== "staffPin" || staff.checking || !/^[0-9]$/.test(String(event.digit))) return same;
+      const s = touched(state);
+      if (staff.pin.length >= PIN_MAX) return { state: s, effects: [] };
+      // Typing again clears the last answer's message (a lockout's shows until it ends).
+      return { state: { ...s, staff: { ...staff, pin: staff.pin + event.digit, notice: null } }, effects: [] };
+    }
+
+    case "pinBackspace":
+      if (screen !== "staffPin" || staff.checking) return same;
+      return { state: { ...touched(state), staff: { ...staff, pin: staff.pin.slice(0, -1), notice: null } }, effects: [] };
+
+    case "pinSubmit":
+      if (screen !== "staffPin" || staff.checking || staff.pin.length < PIN_MIN || staffLockSeconds(state) > 0) {
+        return same;
+      }
+      return {
+        state: { ...touched(state), staff: { ...staff, checking: true, notice: null } },
+        effects: [{ type: "staffUnlock", pin: staff.pin }],
+      };
+
+    case "staffBack":
+      if (screen !== "staffPin" || staff.checking) return same;
+      return leaveStaff(state);
+
+    case "staffUnlocked": {
+      // A PIN screen left while the app checked (idle): the session it opened must not stay open.
+      if (screen !== "staffPin" || !staff.checking) return { state, effects: [{ type: "staffLock" }] };
+      const s = { ...state, staff: { ...staff, pin: "", checking: false, operator: String(event.operator || "") } };
+      return staff.intent === "walkIn" ? startWalkIn(s) : toMenu(s);
+    }
+
+    case "staffUnlockFailed": {
+      if (screen !== "staffPin" || !staff.checking) return same;
+      const error = event.error || {};
+      const code = codeOf(error);
+      const s = { ...staff, pin: "", checking: false, notice: null };
+      if (code === "STAFF_PIN_WRONG") s.notice = { key: "screen.staffPin.wrong", n: count(error.attemptsLeft) };
+      else if (code === "STAFF_LOCKED") s.lockedUntil = state.now + (count(error.retryAfterS) || DEFAULT_LOCK_S) * 1000;
+      else if (code === "STAFF_NOT_CONFIGURED") s.notice = { key: "screen.staffPin.notConfigured" };
+      else s.notice = { key: "screen.staffPin.failed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      return { state: { ...touched(state), staff: s }, effects: [] };
+    }
+
+    case "overviewLoaded": {
+      if (screen !== "staffMenu" || event.seq !== state.overviewSeq) return same;
+      const overview = normalizeOverview(event.overview);
+      const operator = overview.operator || staff.operator;
+      return { state: { ...state, staff: { ...staff, overview, operator, loading: false } }, effects: [] };
+    }
+
+    case "overviewFailed": {
+      if (screen !== "staffMenu" || event.seq !== state.overviewSeq) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      const notice = { key: "screen.staffMenu.overviewFailed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      return { state: { ...state, staff: { ...staff, loading: false, notice } }, effects: [] };
+    }
+
+    case "staffRefresh":
+      if (screen !== "staffMenu" || staff.loading || staff.exiting) return same;
+      return toMenu(state);
+
+    case "staffWalkIn":
+      if (screen !== "staffMenu" || staff.exiting) return same;
+      return startWalkIn(state);
+
+    case "walkInHint":
+      if (event.seq !== state.scanSeq || screen !== "walkIn" || typeof event.hint !== "string") return same;
+      // As on the capture screen: a hint means the camera runs.
+      return { state: { ...state, scan: { ...state.scan, hint: event.hint, opening: false } }, effects: [] };
+
+    case "walkInDone":
+      if (event.seq !== state.scanSeq || screen !== "walkIn") return same;
+      if (typeof event.sessionId !== "string" || event.sessionId === "") {
+        const broken = toOutcome({ ...state, scan: null, staff: null }, "error", "UNEXPECTED_ERROR");
+        return { state: broken, effects: [{ type: "staffLock" }] };
+      }
+      // The app ended the staff session itself: from here on it is the customer's visit.
+      return {
+        state: go(
+          { ...state, scan: null, staff: null, digits: "", session: { id: event.sessionId, test: !!event.test, walkIn: true } },
+          "consent",
+        ),
+        effects: [],
+      };
+
+    case "walkInFailed": {
+      if (event.seq !== state.scanSeq || screen !== "walkIn") return same;
+      const code = codeOf(event.error);
+      if (code === "SCAN_CANCELED") return toMenu(state);
+      if (code === "PHOTO_TIMEOUT") return toMenu(state, { key: "screen.walkIn.timeout" });
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      const target = CAMERA_CODES.includes(code) ? "cameraError" : "error";
+      return { state: toOutcome({ ...state, scan: null, staff: null }, target, code), effects: [{ type: "staffLock" }] };
+    }
+
+    case "walkInCancel": {
+      if (screen !== "walkIn") return same;
+      const back = toMenu(state);
+      back.effects.unshift({ type: "cancelScan" });
+      return back;
+    }
+
+    case "staffCameraTest": {
+      if (screen !== "staffMenu" || staff.exiting) return same;
+      const seq = state.scanSeq + 1;
+      return {
+        state: go({ ...state, scanSeq: seq, scan: freshCamera(), staff: { ...staff, notice: null } }, "cameraTest"),
+        effects: [{ type: "startCameraTest", seq }],
+      };
+    }
+
+    case "cameraTestDone": {
+      // It ends after the UI's own cancel_scan, when the menu shows again: it says how it went there.
+      if (event.seq !== state.scanSeq || (screen !== "cameraTest" && screen !== "staffMenu")) return same;
+      const notice = Number.isFinite(Number(event.frames)) ? { key: "screen.cameraTest.result", n: count(event.frames) } : null;
+      if (screen === "cameraTest") return toMenu(state, notice);
+      return notice ? { state: { ...state, staff: { ...staff, notice } }, effects: [] } : same;
+    }
+
+    case "cameraTestFailed": {
+      if (event.seq !== state.scanSeq || screen !== "cameraTest") return same;
+      const code = codeOf(event.error);
+      if (code === "SCAN_CANCELED") return toMenu(state);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      // What the test is for: the camera's fault shows here, for staff, not on a customer's screen.
+      return {
+        state: { ...state, scan: { ...state.scan, opening: false, error: code || "UNEXPECTED_ERROR" } },
+        effects: [],
+      };
+    }
+
+    case "cameraTestBack": {
+      if (screen !== "cameraTest") return same;
+      const back = toMenu(state);
+      if (!state.scan.error) back.effects.unshift({ type: "cancelScan" });
+      return back;
+    }
+
+    case "lock":
+      if (screen !== "staffMenu" || staff.exiting) return same;
+      return leaveStaff(state);
+
+    case "exit":
+      if (screen !== "staffMenu" || staff.exiting) return same;
+      return { state: { ...state, staff: { ...staff, confirmExit: true } }, effects: [] };
+
+    case "exitDismiss":
+      if (screen !== "staffMenu" || !staff.confirmExit || staff.exiting) return same;
+      return { state: { ...state, staff: { ...staff, confirmExit: false } }, effects: [] };
+
+    case "exitConfirm":
+      if (screen !== "staffMenu" || !staff.confirmExit || staff.exiting) return same;
+      return { state: { ...state, staff: { ...staff, exiting: true } }, effects: [{ type: "staffExit" }] };
+
+    case "exitFailed": {
+      if (screen !== "staffMenu" || !staff.exiting) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      const notice = { key: "screen.staffMenu.exitFailed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      return { state: { ...state, staff: { ...staff, exiting: false, confirmExit: false, notice } }, effects: [] };
+    }
+
+    default:
+      return same;
+  }
 }

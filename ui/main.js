@@ -6,7 +6,7 @@ import * as bridge from "./bridge.js";
 import { initialState, next } from "./flow.js";
 import { setTexts, setEnglish } from "./texts.js";
 import { setupView, applyLanguage, render } from "./view.js";
-import { showFrame, clearPreview, SCAN } from "./preview.js";
+import { showFrame, clearPreview, SCAN, WALK_IN, CAMERA_TEST } from "./preview.js";
 import { frameBytes } from "./geometry.js";
 
 /** How often deadlines (idle, outcome countdown) are checked (ms). */
@@ -15,7 +15,7 @@ const TICK_MS = 200;
 const RECHECK_MS = 30000;
 
 /** Screens that show the camera: leaving them for any other forgets the last frame. */
-const PREVIEW_SCREENS = ["scan", "capture", "processing", "attemptFailed"];
+const PREVIEW_SCREENS = ["scan", "capture", "processing", "attemptFailed", "walkIn", "cameraTest"];
 
 let state = initialState();
 let textsRequest = 0;
@@ -63,41 +63,101 @@ function run(effect) {
       bridge.invoke("retry_session").catch((error) => dispatch({ type: "startFailed", seq, error }));
       break;
     }
+    case "staffUnlock":
+      bridge.invoke("staff_unlock", { pin: effect.pin }).then(
+        (r) => dispatch({ type: "staffUnlocked", operator: r && r.operator }),
+        (error) => dispatch({ type: "staffUnlockFailed", error }),
+      );
+      break;
+    case "staffLock":
+      // The screen has moved on already; the app also ends an idle staff session by itself.
+      bridge.invoke("staff_lock").catch(() => {});
+      break;
+    case "staffOverview":
+      bridge.invoke("staff_overview").then(
+        (overview) => dispatch({ type: "overviewLoaded", seq: effect.seq, overview }),
+        (error) => dispatch({ type: "overviewFailed", seq: effect.seq, error }),
+      );
+      break;
+    case "startWalkIn":
+      startWalkIn(effect);
+      break;
+    case "startCameraTest":
+      startCameraTest(effect);
+      break;
+    case "staffExit":
+      // On success the app exits: nothing comes back.
+      bridge.invoke("staff_exit").catch((error) => dispatch({ type: "exitFailed", error }));
+      break;
   }
 }
 
-/** Starts the camera to read a session's QR code; its frames show in the scan screen's preview. */
-function startScan({ seq }) {
+/**
+ * A channel for the frames of a camera stream without a session (scan, walk-in, camera test),
+ * shown in preview `target` while `screen` shows that stream; the first one ends the spinner.
+ */
+function cameraFrames(seq, screen, target) {
   let firstFrame = true;
-  const onFrame = bridge.channel((data) => {
-    // Frames of a scan that was canceled or left are dropped.
-    if (seq !== state.scanSeq || state.screen !== "scan") return;
+  return bridge.channel((data) => {
+    // Frames of a stream that was canceled or left are dropped.
+    if (seq !== state.scanSeq || state.screen !== screen) return;
     const bytes = frameBytes(data);
     if (!bytes || bytes.length === 0) return;
-    showFrame(bytes, SCAN);
+    showFrame(bytes, target);
     if (firstFrame) {
       firstFrame = false;
       dispatch({ type: "scanFirstFrame", seq });
     }
   });
+}
+
+/** A channel message as an object: the app may send objects or JSON strings (null if neither). */
+function messageObject(message) {
+  if (typeof message !== "string") return message && typeof message === "object" ? message : null;
+  try {
+    const parsed = JSON.parse(message);
+    return parsed && typeof parsed === "object" ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the camera to read a session's QR code; its frames show in the scan screen's preview. */
+function startScan({ seq }) {
+  const onFrame = cameraFrames(seq, "scan", SCAN);
   bridge.invoke("scan_session", { onFrame }).then(
     (r) => dispatch({ type: "scanned", seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
     (error) => dispatch({ type: "scanFailed", seq, error }),
   );
 }
 
+/** Starts the camera to take a walk-in customer's ID photo, with the app's hints for staff. */
+function startWalkIn({ seq }) {
+  const onFrame = cameraFrames(seq, "walkIn", WALK_IN);
+  const onHint = bridge.channel((message) => {
+    const m = messageObject(message);
+    if (m) dispatch({ type: "walkInHint", seq, hint: m.hint });
+  });
+  bridge.invoke("staff_walk_in", { onFrame, onHint }).then(
+    (r) => dispatch({ type: "walkInDone", seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
+    (error) => dispatch({ type: "walkInFailed", seq, error }),
+  );
+}
+
+/** Starts the camera for staff to see what it sees, until Back (cancel_scan). */
+function startCameraTest({ seq }) {
+  const onFrame = cameraFrames(seq, "cameraTest", CAMERA_TEST);
+  bridge.invoke("staff_camera_test", { onFrame }).then(
+    (r) => dispatch({ type: "cameraTestDone", seq, frames: r && r.frames }),
+    (error) => dispatch({ type: "cameraTestFailed", seq, error }),
+  );
+}
+
 function startSession({ seq, sessionId, lang }) {
   let firstFrame = true;
   const onEvent = bridge.channel((message) => {
-    let event = message;
-    if (typeof message === "string") {
-      try {
-        event = JSON.parse(message);
-      } catch {
-        return;
-      }
-    }
-    dispatch({ type: "session", seq, event });
+    const event = messageObject(message);
+    if (event) dispatch({ type: "session", seq, event });
   });
   const onFrame = bridge.channel((data) => {
     // Frames of an earlier session, or while no preview shows, are dropped.
@@ -160,12 +220,20 @@ function onClick(e) {
   }
 }
 
+/** Ctrl+Alt+S: the staff sign-in, for a kiosk with a keyboard (the logo held does it by touch). */
+function isStaffKey(e) {
+  return e.ctrlKey && e.altKey && (e.code === "KeyS" || e.key.toLowerCase() === "s");
+}
+
 function onKey(e) {
   dispatch({ type: "touch" });
   const button = e.target instanceof Element ? e.target.closest("button") : null;
-  // A key of the keypad keeps focus after a tap; Enter then means OK, not "press that digit again".
-  const onButton = button && !(button.closest("#keys") && button.id !== "key-ok");
-  if (state.screen === "keypad") {
+  // A key of a keypad keeps focus after a tap; Enter then means OK, not "press that digit again".
+  const onButton = button && !(button.closest(".keys") && !button.classList.contains("key-ok"));
+  if ((state.screen === "attract" || state.screen === "outOfService") && isStaffKey(e)) {
+    dispatch({ type: "staffOpen" });
+    e.preventDefault();
+  } else if (state.screen === "keypad") {
     if (/^[0-9]$/.test(e.key)) {
       dispatch({ type: "digit", digit: e.key });
       e.preventDefault();
@@ -190,7 +258,36 @@ function onKey(e) {
     dispatch({ type: "scanCancel" });
   } else if (state.screen === "capture" && e.key === "Escape") {
     dispatch({ type: state.confirmCancel ? "cancelDismiss" : "cancel" });
+  } else if (state.screen === "staffPin") {
+    onPinKey(e, onButton);
+  } else if (state.screen === "staffMenu" && e.key === "Escape" && state.staff.confirmExit) {
+    dispatch({ type: "exitDismiss" });
+  } else if (state.screen === "walkIn" && e.key === "Escape") {
+    dispatch({ type: "walkInCancel" });
+  } else if (state.screen === "cameraTest" && e.key === "Escape") {
+    dispatch({ type: "cameraTestBack" });
   }
+}
+
+/** The staff PIN typed on a keyboard, as on the customer's keypad. */
+function onPinKey(e, onButton) {
+  if (/^[0-9]$/.test(e.key)) {
+    dispatch({ type: "pinDigit", digit: e.key });
+    e.preventDefault();
+  } else if (e.key === "Backspace" || e.key === "Delete") {
+    dispatch({ type: "pinBackspace" });
+    e.preventDefault();
+  } else if (e.key === "Enter" && !onButton) {
+    dispatch({ type: "pinSubmit" });
+    e.preventDefault();
+  } else if (e.key === "Escape") {
+    dispatch({ type: "staffBack" });
+  }
+}
+
+/** The logo let go of, or slid off: no staff sign-in. */
+function onLogoUp() {
+  if (state.pressDeadline != null) dispatch({ type: "logoUp" });
 }
 
 function boot() {
@@ -198,12 +295,25 @@ function boot() {
   render(state, null);
   document.addEventListener("click", onClick);
   document.addEventListener("keydown", onKey);
-  document.addEventListener("pointerdown", () => dispatch({ type: "touch" }), { passive: true });
+  document.addEventListener("pointerdown", (e) => {
+    dispatch({ type: "touch" });
+    // The hidden way in for staff: the logo held (flow.js times it).
+    if (e.target instanceof Element && e.target.closest("[data-hold=staff]")) dispatch({ type: "logoDown" });
+  }, { passive: true });
+  // Scrolling a staff list with a mouse wheel is someone at the screen too.
+  document.addEventListener("wheel", () => dispatch({ type: "touch" }), { passive: true });
+  document.addEventListener("pointerup", onLogoUp, { passive: true });
+  document.addEventListener("pointercancel", onLogoUp, { passive: true });
+  for (const logo of document.querySelectorAll("[data-hold=staff]")) logo.addEventListener("pointerleave", onLogoUp);
   // A kiosk: no long-press menu, no dragging the page's pictures around.
   document.addEventListener("contextmenu", (e) => e.preventDefault());
   document.addEventListener("dragstart", (e) => e.preventDefault());
   setInterval(() => {
-    if (state.idleDeadline != null || state.outcomeDeadline != null || state.cancelDeadline != null) {
+    const staffLocked = state.staff && state.staff.lockedUntil != null;
+    if (
+      state.idleDeadline != null || state.outcomeDeadline != null || state.cancelDeadline != null ||
+      state.pressDeadline != null || staffLocked
+    ) {
       dispatch({ type: "tick" });
     }
   }, TICK_MS);

@@ -1,11 +1,13 @@
 // The live camera preview: each frame is a JPEG (already mirrored by the app) shown through a blob
 // URL. Only the newest frame waits while one decodes, and every URL is revoked once replaced, so a
-// long session neither queues frames nor leaks memory. The capture screen and the QR scan screen
-// each have one (an <img> by id); both work the same way.
+// long session neither queues frames nor leaks memory. The capture screen, the QR scan screen and
+// the staff's walk-in and camera test screens each have one (an <img> by id); all work the same way.
 
-/** The capture screen's preview (the default), and the scan screen's. */
+/** The capture screen's preview (the default), the scan screen's, and the staff screens'. */
 export const CAPTURE = "preview-img";
 export const SCAN = "scan-preview-img";
+export const WALK_IN = "walkin-preview-img";
+export const CAMERA_TEST = "camtest-preview-img";
 
 class Preview {
   constructor(id) {
@@ -103,7 +105,7 @@ export function showFrame(bytes, id = CAPTURE) {
 /** Forgets the picture of the last customer: in preview `id`, or in every preview. */
 export function clearPreview(id) {
   if (id) preview(id).clear();
-  else for (const p of [CAPTURE, SCAN]) preview(p).clear();
+  else for (const p of [CAPTURE, SCAN, WALK_IN, CAMERA_TEST]) preview(p).clear();
 }
 
 /** The size of the frame on screen in preview `id` (0 × 0 before the first). */

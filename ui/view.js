@@ -3,8 +3,8 @@
 // disturbed by a re-render.
 
 import { t, plural, firstOf, has, applyTexts } from "./texts.js";
-import { hintIcon, applyIcons } from "./icons.js";
-import { secondsLeft, CODE_LENGTH, OUTCOME_SCREENS } from "./flow.js";
+import { icon, hintIcon, applyIcons } from "./icons.js";
+import { secondsLeft, staffLockSeconds, CODE_LENGTH, PIN_MIN, OUTCOME_SCREENS } from "./flow.js";
 import { faceInOval } from "./geometry.js";
 import { frameSize } from "./preview.js";
 
@@ -100,13 +100,29 @@ export function render(state, prev) {
     case "attemptFailed":
       renderAttemptFailed(state);
       break;
+    case "staffPin":
+      renderStaffPin(state);
+      break;
+    case "staffMenu":
+      renderStaffMenu(state, prev);
+      break;
+    case "walkIn":
+      renderWalkIn(state);
+      break;
+    case "cameraTest":
+      renderCameraTest(state);
+      break;
     default:
       if (OUTCOME_SCREENS.includes(state.screen)) renderOutcome(state);
   }
   show($("cancel-dialog"), state.screen === "capture" && state.confirmCancel);
+  const confirmExit = state.screen === "staffMenu" && state.staff.confirmExit;
+  show($("exit-dialog"), confirmExit);
 
   if (changedScreen && prev) focusHeading(state.screen);
   if (state.confirmCancel && !(prev && prev.confirmCancel)) $("cancel-title").focus({ preventScroll: true });
+  const wasConfirming = prev && prev.screen === "staffMenu" && prev.staff && prev.staff.confirmExit;
+  if (confirmExit && !wasConfirming) $("exit-title").focus({ preventScroll: true });
 }
 
 /** A screen reader reads the new screen from its title. */
@@ -132,6 +148,7 @@ function renderTopbar(state) {
   }
   const inSession = ["consent", "capture", "processing", "attemptFailed"].includes(state.screen);
   show($("test-badge"), inSession && !!(state.session && state.session.test));
+  show($("walkin-badge"), inSession && !!(state.session && state.session.walkIn));
 }
 
 function renderOutOfService(state) {
@@ -258,4 +275,169 @@ function renderOutcome(state) {
   }
   for (const el of section.querySelectorAll(".queued-note")) show(el, !!(state.outcome && state.outcome.queued));
   setText(section.querySelector(".countdown-text"), plural("screen.common.returning", secondsLeft(state)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff screens
+
+/** A staff screen's message (flow.js: `{ key, n?, vars? }`; `n` makes it a counted text). */
+function noticeText(notice) {
+  return notice.n != null ? plural(notice.key, notice.n, notice.vars) : t(notice.key, notice.vars);
+}
+
+function renderStaffPin(state) {
+  const st = state.staff;
+  setText($("pin-lead"), t(st.intent === "walkIn" ? "screen.staffPin.leadWalkIn" : "screen.staffPin.lead"));
+  // One dot per digit: the PIN itself is never in the page.
+  const dots = $("pin-dots");
+  while (dots.childElementCount < st.pin.length) {
+    const dot = document.createElement("span");
+    dot.className = "pin-dot";
+    dots.append(dot);
+  }
+  while (dots.childElementCount > st.pin.length) dots.lastElementChild.remove();
+  $("pin-field").classList.toggle("checking", st.checking);
+  setText($("pin-status"), st.checking ? t("screen.staffPin.checking") : plural("screen.staffPin.digitsEntered", st.pin.length));
+
+  // A lockout's countdown shows until it ends, whatever else was said.
+  const locked = staffLockSeconds(state);
+  const notice = locked > 0 ? { key: "screen.staffPin.locked", n: locked } : st.notice;
+  show($("pin-error"), !!notice);
+  if (notice) setText($("pin-error-text"), noticeText(notice));
+  for (const key of document.querySelectorAll("#pin-keys .key")) key.disabled = st.checking;
+  $("pin-ok").disabled = st.checking || locked > 0 || st.pin.length < PIN_MIN;
+  $("pin-back").disabled = st.checking;
+}
+
+function renderStaffMenu(state, prev) {
+  const st = state.staff;
+  const o = st.overview;
+  setText($("staff-operator"), t("screen.staffMenu.operator", { operator: st.operator || "–" }));
+  const kioskId = (o && o.kioskId) || state.info.kioskId;
+  const kiosk = $("staff-kiosk");
+  show(kiosk, !!kioskId);
+  if (kioskId) setText(kiosk, t("screen.common.kiosk", { kioskId }));
+  const registered = $("staff-registered");
+  show(registered, !!o);
+  if (o) setText(registered, t(o.registered ? "screen.staffMenu.registered" : "screen.staffMenu.notRegistered"));
+
+  show($("staff-notice"), !!st.notice);
+  if (st.notice) setText($("staff-notice"), noticeText(st.notice));
+  $("staff-refresh").disabled = st.loading || st.exiting;
+  for (const id of ["staff-lock", "staff-walkin", "staff-camera", "staff-exit"]) $(id).disabled = st.exiting;
+  show($("exit-status"), st.exiting);
+  for (const b of document.querySelectorAll("#exit-dialog button")) b.disabled = st.exiting;
+
+  // The lists are drawn again only for a new overview (or a new language: `prev` is null then).
+  const drawn = prev && prev.screen === "staffMenu" && prev.staff && prev.staff.overview === o;
+  if (!drawn) drawOverview(o, state.lang);
+}
+
+/** A time (unix ms) in the UI's language: date and time, short. */
+function formatTime(ms, lang) {
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
+  } catch {
+    format = new Intl.DateTimeFormat("en", { dateStyle: "short", timeStyle: "short" });
+  }
+  return format.format(new Date(ms));
+}
+
+/** A session id's end, enough to tell sessions apart (their start is the same for a while). */
+function shortId(id) {
+  return id.length > 10 ? t("screen.staffMenu.shortId", { id: id.slice(-8) }) : id;
+}
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text != null) el.textContent = text;
+  return el;
+}
+
+/** A list's single line when it has nothing to show (or the overview has not come yet). */
+function emptyItem(tag, key) {
+  return element(tag, "staff-empty", t(key));
+}
+
+function drawOverview(o, lang) {
+  const q = o ? o.queue : null;
+  for (const name of ["pending", "inFlight", "dead", "acknowledged", "expired"]) {
+    setText($(`queue-${name}`), q ? new Intl.NumberFormat(lang).format(q[name]) : "–");
+  }
+  const sync = !q ? t("screen.staffMenu.loading")
+    : t("screen.staffMenu.lastSync", {
+      time: q.lastSuccessfulSync == null ? t("screen.staffMenu.never") : formatTime(q.lastSuccessfulSync, lang),
+    });
+  setText($("staff-sync"), sync);
+
+  const dead = $("staff-dead");
+  dead.replaceChildren();
+  if (!o) dead.append(emptyItem("li", "screen.staffMenu.loading"));
+  else if (o.dead.length === 0) dead.append(emptyItem("li", "screen.staffMenu.noDead"));
+  for (const d of o ? o.dead : []) {
+    const li = element("li", "staff-row dead-row");
+    const head = element("span", "row-head");
+    head.append(element("span", "row-id", d.sessionId));
+    if (d.at != null) head.append(element("span", "row-time", formatTime(d.at, lang)));
+    li.append(head, element("span", "row-reason", d.reason));
+    dead.append(li);
+  }
+
+  const recent = $("staff-recent");
+  recent.replaceChildren();
+  if (!o) recent.append(emptyItem("li", "screen.staffMenu.loading"));
+  else if (o.recent.length === 0) recent.append(emptyItem("li", "screen.staffMenu.noRecent"));
+  for (const r of o ? o.recent : []) {
+    const li = element("li", "staff-row recent-row");
+    const head = element("span", "row-head");
+    const word = firstOf([`screen.staffMenu.outcome.${r.outcome}`, "screen.staffMenu.outcome.unknown"]);
+    const outcome = element("span", "pill", word);
+    outcome.dataset.outcome = r.outcome;
+    head.append(outcome);
+    if (r.walkIn) head.append(element("span", "pill pill-walkin", t("screen.common.walkIn")));
+    if (r.at != null) head.append(element("span", "row-time", formatTime(r.at, lang)));
+    const delivery = r.delivery == null ? "screen.staffMenu.delivery.none" : `screen.staffMenu.delivery.${r.delivery}`;
+    const foot = element("span", "row-foot");
+    foot.append(
+      element("span", "row-id", shortId(r.sessionId)),
+      element("span", "row-delivery", firstOf([delivery, "screen.staffMenu.delivery.unknown"])),
+    );
+    li.append(head, foot);
+    recent.append(li);
+  }
+
+  const settings = $("staff-settings");
+  settings.replaceChildren();
+  if (!o) settings.append(emptyItem("li", "screen.staffMenu.loading"));
+  else if (o.settings.length === 0) settings.append(emptyItem("li", "screen.staffMenu.noSettings"));
+  for (const x of o ? o.settings : []) {
+    const li = element("li", "setting");
+    li.append(element("span", "setting-key", x.key), element("span", "setting-value", x.value));
+    settings.append(li);
+  }
+}
+
+function renderWalkIn(state) {
+  const scan = state.scan || { opening: false, hint: null };
+  show($("walkin-opening"), scan.opening);
+  const hint = $("walkin-hint");
+  const code = scan.hint || "";
+  if (hint.dataset.hint !== code) {
+    hint.dataset.hint = code;
+    // Before the app's first hint: what staff do, with the card's icon.
+    $("walkin-hint-icon").innerHTML = code ? hintIcon(code) : icon("idCard");
+  }
+  setText($("walkin-hint-text"), code ? firstOf([`hint.${code}`, "screen.walkIn.aim"]) : t("screen.walkIn.aim"));
+}
+
+function renderCameraTest(state) {
+  const scan = state.scan || { opening: false, error: null };
+  show($("camtest-opening"), scan.opening && !scan.error);
+  show($("camtest-error"), !!scan.error);
+  if (scan.error) {
+    setText($("camtest-error-text"), firstOf([`screen.cameraError.staff.${scan.error}`, "screen.cameraError.staff.default"]));
+    setText($("camtest-error-code"), t("screen.common.code", { code: scan.error }));
+  }
 }

@@ -19,8 +19,9 @@ use tauri::ipc::{Channel, InvokeResponseBody};
 use crate::commands::{Claimed, UiError, keep_claimed, preview_on};
 use crate::state::AppState;
 
-/// How long the camera looks for a usable ID photo.
-const PHOTO_TIME: Duration = Duration::from_secs(60);
+/// How long the camera looks for a usable ID photo (under the default idle time, after which
+/// the screen gives up anyway).
+const PHOTO_TIME: Duration = Duration::from_secs(45);
 /// The longest camera test.
 const CAMERA_TEST_TIME: Duration = Duration::from_secs(300);
 

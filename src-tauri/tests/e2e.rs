@@ -140,6 +140,15 @@ impl Driver {
         self.tap("[data-action=submit]").await;
     }
 
+    /// Types a staff PIN on the PIN screen's keypad and submits it.
+    async fn type_pin(&self, pin: &str) {
+        for d in pin.chars() {
+            self.tap(&format!("[data-action=pinDigit][data-digit='{d}']"))
+                .await;
+        }
+        self.tap("[data-action=pinSubmit]").await;
+    }
+
     /// The visible text of the current screen.
     async fn text(&self) -> String {
         self.js("const s = document.querySelector('section.screen:not([hidden])'); return s ? s.innerText : ''")
@@ -261,14 +270,19 @@ struct Kiosk {
     config: PathBuf,
 }
 
-/// A kiosk data dir registered with the API, and a configuration file whose camera is `camera`.
+/// A kiosk data dir registered with the API, and a configuration file whose camera is `camera`
+/// (and `extra` appended). With `registered_with`, the kiosk registers with that API but
+/// keeps `api` as its API's address (one that does not answer yet: offline).
+#[allow(clippy::too_many_arguments)]
 async fn kiosk(
     dir: &Path,
     name: &str,
     api: &str,
+    registered_with: Option<&str>,
     token: &str,
     camera: &Path,
     seed: Option<u64>,
+    extra: &str,
 ) -> Kiosk {
     let data = dir.join(name);
     let config_path = dir.join(format!("{name}.toml"));
@@ -276,7 +290,7 @@ async fn kiosk(
         &config_path,
         format!(
             "[runtime]\nlibrary = {lib:?}\nintra_threads = 1\n[session]\nallow_attended = true\n\
-             [kiosk]\ncamera = {camera:?}\noutcome_s = 60\n{seed}",
+             [kiosk]\ncamera = {camera:?}\noutcome_s = 60\n{seed}{extra}",
             lib = ort_library().display().to_string(),
             camera = camera.display().to_string(),
             seed = seed
@@ -288,7 +302,7 @@ async fn kiosk(
     let config = KioskConfig::default();
     let store = KioskStore::in_dir(&data, &config);
     let (identity, _, _) = store.identity().unwrap();
-    let credential = ApiClient::new(api, None)
+    let credential = ApiClient::new(registered_with.unwrap_or(api), None)
         .unwrap()
         .register(
             token,
@@ -428,9 +442,11 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
         dir.path(),
         "kiosk-a",
         &api,
+        None,
         &token,
         &dir.path().join("no-such-camera.avi"),
         None,
+        "",
     )
     .await;
     let port = free_port();
@@ -473,7 +489,17 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
         .await
         .unwrap();
-    let k = kiosk(dir.path(), "kiosk-c", &api, &token, &qr_clip, None).await;
+    let k = kiosk(
+        dir.path(),
+        "kiosk-c",
+        &api,
+        None,
+        &token,
+        &qr_clip,
+        None,
+        "",
+    )
+    .await;
     let port = free_port();
     let _driver = spawn_driver(&driver, port, &k);
     let d = Driver::start(port, &app).await;
@@ -510,7 +536,17 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
         .await
         .unwrap();
-    let k = kiosk(dir.path(), "kiosk-b", &api, &token, &clip, Some(seed)).await;
+    let k = kiosk(
+        dir.path(),
+        "kiosk-b",
+        &api,
+        None,
+        &token,
+        &clip,
+        Some(seed),
+        "",
+    )
+    .await;
     let port = free_port();
     let _driver = spawn_driver(&driver, port, &k);
     let d = Driver::start(port, &app).await;
@@ -609,6 +645,117 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     };
     let result = tokio::time::timeout(Duration::from_secs(400), outcome).await;
     d.quit().await;
+    drop(_driver);
     assert!(result.is_ok(), "the scenario did not finish in time");
+
+    // Offline: a kiosk whose API does not answer. The customer's code cannot be claimed; staff
+    // open the panel from the offline screen with their PIN (a wrong one first), hold the
+    // customer's ID photo up to the camera (here the same clip: its first frames show the
+    // face), and the customer does the walk-in session. Its result waits in the queue until
+    // the API answers, then the API holds it: a walk-in, complete, verified.
+    let offline_port = free_port();
+    let offline_api = format!("http://127.0.0.1:{offline_port}");
+    let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
+        .await
+        .unwrap();
+    let staff = format!(
+        "[[staff.operators]]\nname = \"Amal\"\npin_hash = {:?}\n",
+        facekiosk_kiosk::staff::hash_pin("2468").unwrap()
+    );
+    let k = kiosk(
+        dir.path(),
+        "kiosk-d",
+        &offline_api,
+        Some(&api),
+        &token,
+        &clip,
+        Some(seed),
+        &staff,
+    )
+    .await;
+    let port = free_port();
+    let _driver = spawn_driver(&driver, port, &k);
+    let d = Driver::start(port, &app).await;
+    let outcome = async {
+        d.until_screen("attract", Duration::from_secs(30)).await;
+        d.tap("[data-action=start]").await;
+        d.until_screen("keypad", Duration::from_secs(5)).await;
+        d.type_code("123456").await;
+        d.until_screen("offline", Duration::from_secs(30)).await;
+        d.tap("[data-action=staffOpen]").await;
+        d.until_screen("staffPin", Duration::from_secs(5)).await;
+        d.type_pin("1111").await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(d.screen().await, "staffPin", "a wrong PIN opens nothing");
+        let text = d.text().await;
+        assert!(text.contains('4'), "the tries left are shown: {text}");
+        d.type_pin("2468").await;
+        d.until_screen("walkIn", Duration::from_secs(10)).await;
+        d.until_screen("consent", Duration::from_secs(60)).await;
+        d.tap("[data-action=agree]").await;
+        d.until_screen("success", Duration::from_secs(120)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let text = d.text().await;
+        assert!(
+            text.to_lowercase().contains("network"),
+            "the customer is told the result is sent later: {text}"
+        );
+    };
+    let result = tokio::time::timeout(Duration::from_secs(300), outcome).await;
+    assert!(result.is_ok(), "the walk-in did not finish in time");
+
+    // The API comes back on the kiosk's address: the app's sync worker delivers the result.
+    let back = facekiosk_server::start(Parts {
+        config: ServerConfig {
+            listen: format!("127.0.0.1:{offline_port}"),
+            ..ServerConfig::default()
+        },
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        cipher: PhotoCipher::new([2; 32]),
+        photos: Arc::new(EnginePhotoCheck::new(
+            FaceEngine::load(
+                &RuntimeConfig {
+                    intra_threads: 1,
+                    ..RuntimeConfig::default()
+                },
+                &FaceConfig::default(),
+            )
+            .unwrap(),
+            DecodeLimits::default(),
+        )),
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let walk_in = loop {
+        let list: Value = reqwest::Client::new()
+            .get(format!("{api}/v1/sessions"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = list["data"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["walkIn"] == true).cloned());
+        if let Some(s) = found {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the walk-in never reached the API: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(walk_in["status"], "complete", "{walk_in}");
+    let id = walk_in["id"].as_str().unwrap();
+    assert!(id.starts_with("walkin-"), "{walk_in}");
+    let got = session_status(&api, &key, id).await;
+    assert_eq!(got["session"]["report"]["isVerified"], true, "{got}");
+    d.quit().await;
+    back.shutdown().await.unwrap();
     server.shutdown().await.unwrap();
 }

@@ -163,8 +163,11 @@ export function imageStats(png) {
  * `withGlobalTauri`, answers commands from `scenario`, plays the scenario's session scripts
  * through the channels, and exposes `window.__fake` for the test to steer and inspect:
  * `calls` (every invoke), `open(gate)` (lets a script go on past `{ gate }`), `emit(event)`,
- * `frames` (count per kind of frame payload), `urls` (blob URLs created / revoked) and `scans`
- * (how each scan_session ended: `{ resolved: sessionId }` or `{ rejected: code }`).
+ * `frames` (count per kind of frame payload), `urls` (blob URLs created / revoked), `scans`
+ * (how each scan_session ended: `{ resolved: sessionId }` or `{ rejected: code }`), `staffJobs`
+ * (how each staff_walk_in and staff_camera_test ended: `{ cmd, resolved }` or `{ cmd, rejected }`),
+ * `staff()` (`{ open, operator }`: whether a staff session is open in the fake app, and whose) and
+ * `endStaff()` (the app ends the staff session, as after its idle time).
  *
  * scenario = {
  *   info: {...},                 kiosk_info's answer (merged over ready defaults)
@@ -179,8 +182,21 @@ export function imageStats(png) {
  *                                default: SCAN_TIMEOUT after 300 ms. With scans, the scan's
  *                                frames are drawn as soon as kiosk_info is asked, not on the first scan
  *   scanCancelDelayMs,           after cancel_scan, how long until scan_session rejects with
- *                                SCAN_CANCELED (default 50)
- * }
+ *                                SCAN_CANCELED (default 50); the same for staff_walk_in, and for
+ *                                staff_camera_test's answer
+ *   staff: {                     the staff commands (staff_*); with it, the walk-in's frames are
+ *                                drawn as soon as kiosk_info is asked
+ *     pins: { pin: { operator } | { error: { code, message, ...extra } } }, staff_unlock's answers
+ *                                (any other PIN: STAFF_PIN_WRONG with attemptsLeft 2); a right
+ *                                PIN opens the staff session
+ *     overview: {...},           staff_overview's answer (its operator: the one signed in);
+ *                                STAFF_REQUIRED while no staff session is open
+ *     walkIns: [plan],           one per staff_walk_in, in order (the last one repeats); its frames
+ *                                show an ID card; plan.hints: [{ delay, hint }] played on onHint
+ *                                while it runs; a walk-in that resolves ends the staff session
+ *     cameraTests: [plan],       one per staff_camera_test: frames until cancel_scan, then
+ *                                `{ frames }` (plan {}), or plan { error } after its delayMs
+ *   }
  * plan = { sessionId, test } | { error: { code, message } }, with { delayMs } (how long the scan
  *        takes while frames flow, default 300) or { gate } (it ends when the test opens the gate)
  * step = { delay } | { event } | { gate } | { frames: true|false } | { delay, event }
@@ -191,11 +207,15 @@ export function fakeApp(scenario) {
   const urls = { created: 0, revoked: 0 };
   const gates = new Map();
   const scans = [];
+  const staffJobs = [];
+  const staffState = { open: false, operator: null };
   let nextChannelId = 1;
   let session = null;
   let run = 0;
   let scanning = null;
   let scanCount = 0;
+  let walkInCount = 0;
+  let cameraTestCount = 0;
 
   // Count blob URLs, to check that the preview revokes each one it replaces.
   const createUrl = URL.createObjectURL.bind(URL);
@@ -328,6 +348,49 @@ export function fakeApp(scenario) {
     return list;
   }
 
+  // The walk-in's frames: the portrait's background with an ID card held up in the middle, as the
+  // app sends it (mirrored: the card's photo on its right, its text lines on the left).
+  let cardJpegs = null;
+  let cardJpegsMade = null;
+  function makeCardFrames() {
+    cardJpegsMade ??= drawCardFrames().then((list) => (cardJpegs = list));
+    return cardJpegsMade;
+  }
+  async function drawCardFrames() {
+    const blob = await (await fetch("/tests/data/grace_hopper.jpg")).blob();
+    const photo = await createImageBitmap(blob);
+    const list = [];
+    for (const dx of [0, 2, -2]) {
+      const canvas = document.createElement("canvas");
+      canvas.width = 640;
+      canvas.height = 480;
+      const g = canvas.getContext("2d");
+      const bg = g.createLinearGradient(0, 0, 640, 480);
+      bg.addColorStop(0, "#6d7f8c");
+      bg.addColorStop(1, "#2e3b45");
+      g.fillStyle = bg;
+      g.fillRect(0, 0, 640, 480);
+      // An ID-1 card (85.6 × 54 mm) filling most of the guide: 360 × 227 px.
+      const cx = 140 + dx;
+      const cy = 126;
+      g.fillStyle = "#e9eef2";
+      g.beginPath();
+      g.roundRect(cx, cy, 360, 227, 16);
+      g.fill();
+      g.fillStyle = "#2f6f9f";
+      g.fillRect(cx, cy + 18, 360, 26);
+      const pw = 104;
+      const ph = 132;
+      const crop = Math.min(photo.width, photo.height * (pw / ph));
+      g.drawImage(photo, (photo.width - crop) / 2, 0, crop, crop * (ph / pw), cx + 360 - 22 - pw, cy + 60, pw, ph);
+      g.fillStyle = "#9aa8b3";
+      for (const [y, w] of [[72, 170], [100, 130], [128, 190], [156, 110], [184, 150]]) g.fillRect(cx + 22, cy + y, w, 10);
+      const jpeg = await new Promise((r) => canvas.toBlob(r, "image/jpeg", 0.85));
+      list.push(new Uint8Array(await jpeg.arrayBuffer()));
+    }
+    return list;
+  }
+
   function startFrames(s, pictures = () => jpegs) {
     stopFrames(s);
     let i = 0;
@@ -339,6 +402,7 @@ export function fakeApp(scenario) {
       const payload =
         kind === "arraybuffer" ? bytes.slice().buffer : kind === "uint8array" ? bytes.slice() : Array.from(bytes);
       frames[kind]++;
+      s.sent = (s.sent || 0) + 1;
       i++;
       s.onFrame.onmessage(payload);
     }, scenario.frameIntervalMs || 80);
@@ -367,6 +431,42 @@ export function fakeApp(scenario) {
     }
   }
 
+  /**
+   * A camera stream without a session (scan_session, staff_walk_in, staff_camera_test): `me`'s
+   * frames (from `pictures`) flow on its onFrame until `plan` ends it (its gate opens, its delay
+   * passes, never with `untilCancel`) or cancel_scan rejects it with SCAN_CANCELED.
+   */
+  async function cameraJob(me, plan, makePictures, pictures) {
+    stopFrames(scanning);
+    scanning = me;
+    const canceled = new Promise((_, reject) => (me.cancel = reject));
+    canceled.catch(() => {}); // a cancel before the race below is still no unhandled rejection
+    try {
+      await makePictures();
+      startFrames(me, pictures);
+      const done = plan.gate ? gate(plan.gate) : null;
+      if (done) done.reached = true;
+      const end = done ? done.promise : plan.untilCancel ? new Promise(() => {}) : sleep(plan.delayMs ?? 300);
+      await Promise.race([end, canceled]);
+    } finally {
+      stopFrames(me);
+      if (scanning === me) scanning = null;
+    }
+  }
+
+  /** Plays a walk-in's hints on its onHint channel while it runs. */
+  async function playHints(me, hints) {
+    for (const h of hints || []) {
+      await sleep(h.delay || 0);
+      if (scanning !== me) return;
+      me.onHint.onmessage({ hint: h.hint });
+    }
+  }
+
+  function needStaff() {
+    if (!staffState.open) throw { code: "STAFF_REQUIRED", message: "no staff session is open" };
+  }
+
   async function invoke(cmd, args = {}) {
     const summary = {};
     for (const [k, v] of Object.entries(args || {})) summary[k] = v instanceof Channel ? `Channel#${v.id}` : v;
@@ -376,6 +476,7 @@ export function fakeApp(scenario) {
       case "kiosk_info":
         // Drawing the frames takes a while on a busy machine: not while the scan screen waits.
         if (scenario.scans) makeScanFrames().catch(() => {});
+        if (scenario.staff) makeCardFrames().catch(() => {});
         return {
           ready: true,
           problem: null,
@@ -417,23 +518,12 @@ export function fakeApp(scenario) {
         }
         const plans = scenario.scans || [{ error: { code: "SCAN_TIMEOUT", message: "no QR code was read" } }];
         const plan = plans[Math.min(scanCount++, plans.length - 1)];
-        stopFrames(scanning);
         const me = { onFrame: args.onFrame, timer: null, cancel: null };
-        scanning = me;
-        const canceled = new Promise((_, reject) => (me.cancel = reject));
-        canceled.catch(() => {}); // a cancel before the race below is still no unhandled rejection
         try {
-          await makeScanFrames();
-          startFrames(me, () => scanJpegs);
-          const done = plan.gate ? gate(plan.gate) : null;
-          if (done) done.reached = true;
-          await Promise.race([done ? done.promise : sleep(plan.delayMs ?? 300), canceled]);
+          await cameraJob(me, plan, makeScanFrames, () => scanJpegs);
         } catch (error) {
           scans.push({ rejected: error.code });
           throw error;
-        } finally {
-          stopFrames(me);
-          if (scanning === me) scanning = null;
         }
         if (plan.error) {
           scans.push({ rejected: plan.error.code });
@@ -465,6 +555,68 @@ export function fakeApp(scenario) {
           ],
         );
         return null;
+      case "staff_unlock": {
+        await sleep(60);
+        const answer = ((scenario.staff || {}).pins || {})[args.pin];
+        if (!answer) throw { code: "STAFF_PIN_WRONG", message: "wrong PIN", attemptsLeft: 2 };
+        if (answer.error) throw answer.error;
+        staffState.open = true;
+        staffState.operator = answer.operator;
+        return { operator: answer.operator };
+      }
+      case "staff_lock":
+        staffState.open = false;
+        return null;
+      case "staff_overview":
+        needStaff();
+        return { ...((scenario.staff || {}).overview || {}), operator: staffState.operator };
+      case "staff_walk_in": {
+        if (!(args.onFrame instanceof Channel) || !(args.onHint instanceof Channel)) {
+          throw { code: "UNEXPECTED_ERROR", message: "staff_walk_in needs onFrame and onHint channels" };
+        }
+        needStaff();
+        const plans = (scenario.staff || {}).walkIns || [{ error: { code: "PHOTO_TIMEOUT", message: "no ID photo" } }];
+        const plan = plans[Math.min(walkInCount++, plans.length - 1)];
+        const me = { onFrame: args.onFrame, onHint: args.onHint, timer: null, cancel: null };
+        try {
+          const job = cameraJob(me, plan, makeCardFrames, () => cardJpegs);
+          makeCardFrames().then(() => playHints(me, plan.hints));
+          await job;
+        } catch (error) {
+          staffJobs.push({ cmd, rejected: error.code });
+          throw error;
+        }
+        if (plan.error) {
+          staffJobs.push({ cmd, rejected: plan.error.code });
+          throw plan.error;
+        }
+        // The app made the walk-in's session and ended the staff session.
+        staffState.open = false;
+        staffJobs.push({ cmd, resolved: plan.sessionId });
+        return { sessionId: plan.sessionId, test: !!plan.test };
+      }
+      case "staff_camera_test": {
+        if (!(args.onFrame instanceof Channel)) {
+          throw { code: "UNEXPECTED_ERROR", message: "staff_camera_test needs an onFrame channel" };
+        }
+        needStaff();
+        const plans = (scenario.staff || {}).cameraTests || [{}];
+        const plan = plans[Math.min(cameraTestCount++, plans.length - 1)];
+        const me = { onFrame: args.onFrame, timer: null, cancel: null, sent: 0 };
+        try {
+          await cameraJob(me, plan.error ? plan : { ...plan, untilCancel: true }, makeFrames, () => jpegs);
+        } catch (error) {
+          // Canceled: the test is over, and says how many frames it showed.
+          if (error.code !== "SCAN_CANCELED") throw error;
+          staffJobs.push({ cmd, resolved: me.sent });
+          return { frames: me.sent };
+        }
+        staffJobs.push({ cmd, rejected: plan.error.code });
+        throw plan.error;
+      }
+      case "staff_exit":
+        needStaff();
+        return null;
       default:
         throw { code: "UNEXPECTED_ERROR", message: `unknown command ${cmd}` };
     }
@@ -476,6 +628,11 @@ export function fakeApp(scenario) {
     frames,
     urls,
     scans,
+    staffJobs,
+    staff: () => ({ ...staffState }),
+    endStaff: () => {
+      staffState.open = false;
+    },
     open: (name) => {
       const g = gate(name);
       g.opened = true;

@@ -1,7 +1,7 @@
-// Browser tests of the kiosk's customer screens: headless Chromium (Debian's, through
-// playwright-core) loads ui/index.html with a fake app bridge, walks every scenario a customer can
-// meet, checks what each screen says and shows, and saves a screenshot of each screen (to
-// $UI_SHOTS: scripts/ui-test puts them under the build dir, and in docs/screenshots/ with
+// Browser tests of the kiosk's screens: headless Chromium (Debian's, through playwright-core)
+// loads ui/index.html with a fake app bridge, walks every scenario a customer (or a member of
+// staff) can meet, checks what each screen says and shows, and saves a screenshot of each screen
+// (to $UI_SHOTS: scripts/ui-test puts them under the build dir, and in docs/screenshots/ with
 // --update-screenshots). Exits non-zero on the first failure, with what went wrong.
 //
 //   node tests/ui/run.mjs            (scripts/ui-test installs what this needs, then runs it)
@@ -95,6 +95,7 @@ const SESSIONS = {
     ev.outcome("failure", "SESSION_INVALIDATED_FACE_RECOGNITION_TOO_MANY_ATTEMPTS", true),
   ],
   broken: [...opening, { gate: "e" }, ev.outcome("error", "MODEL_ERROR")],
+  walkin: [...opening, ev.hint("LOOK_AT_CAMERA"), { gate: "w" }, ev.status("complete"), ev.outcome("success")],
 };
 
 const CLAIMS = {
@@ -121,6 +122,64 @@ const scanEnds = {
   claimed: (gate, sessionId, extra = {}) => ({ gate, sessionId, ...extra }),
   error: (gate, code) => ({ gate, error: { code, message: `fake ${code}` } }),
 };
+
+// ---------------------------------------------------------------------------------------------
+// The staff panel (the fake app's `staff`: harness.mjs)
+
+const STAFF_PIN = "2468";
+const STAFF_PINS = {
+  [STAFF_PIN]: { operator: "Dana Reyes" },
+  "1111": { error: { code: "STAFF_PIN_WRONG", message: "wrong PIN", attemptsLeft: 2 } },
+  "0000": { error: { code: "STAFF_LOCKED", message: "too many wrong PINs", retryAfterS: 3 } },
+  "9999": { error: { code: "STAFF_NOT_CONFIGURED", message: "no staff PIN in facekiosk.toml" } },
+};
+
+/** The time of the overview below (unix ms). */
+const T0 = Date.UTC(2025, 2, 14, 10, 30);
+const RECENT_OUTCOMES = ["success", "failure", "success", "canceled", "timeout", "seeStaff", "cameraError", "error"];
+const RECENT_DELIVERIES = ["acknowledged", "dead", "pending", "inFlight", null, "expired", "acknowledged", null];
+
+/** What staff_overview says: enough recent sessions and settings that their lists must scroll. */
+const OVERVIEW = {
+  kioskId: "kiosk-0a1b2c3d4e5f",
+  registered: true,
+  queue: { pending: 2, inFlight: 1, dead: 1, acknowledged: 148, expired: 3, lastSuccessfulSync: T0 - 4 * 60000 },
+  dead: [
+    {
+      sessionId: "ses_0195a3c4d5e6f7a8b9c0d1e2",
+      reason: "The service refused the result: the session was deleted (HTTP 404)",
+      at: T0 - 3600000,
+    },
+  ],
+  recent: Array.from({ length: 14 }, (_, i) => ({
+    sessionId: `ses_0195a3c4d5e6${(0xa1b2c3d4 + i * 7919).toString(16)}`,
+    at: T0 - i * 11 * 60000,
+    outcome: RECENT_OUTCOMES[i % RECENT_OUTCOMES.length],
+    walkIn: i % 5 === 2,
+    delivery: RECENT_DELIVERIES[i % RECENT_DELIVERIES.length],
+  })),
+  settings: [
+    ["kiosk.id", "kiosk-0a1b2c3d4e5f"],
+    ["api.url", "https://verify.example-bank.test"],
+    ["kiosk.languages", "en"],
+    ["camera.device", "/dev/video0"],
+    ["camera.resolution", "1280x720"],
+    ["camera.mirror", "true"],
+    ["session.idle_seconds", "60"],
+    ["session.outcome_seconds", "8"],
+    ["session.attempts", "3"],
+    ["liveness.challenges", "2"],
+    ["queue.path", "/var/lib/facekiosk/queue.sqlite"],
+    ["queue.retry_hours", "72"],
+    ["staff.idle_seconds", "120"],
+    ["staff.pin", "set"],
+    ["log.level", "info"],
+  ].map(([key, value]) => ({ key, value })),
+};
+
+function staffScenario(extra = {}, staff = {}) {
+  return scenario({ ...extra, staff: { pins: STAFF_PINS, overview: OVERVIEW, ...staff } });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -231,22 +290,62 @@ async function scanAndEnd(page, gate) {
   await openGate(page, gate);
 }
 
+/** Waits until the preview `img` (an id) shows a camera frame; `what` names it in a failure. */
+async function expectFrames(page, img, what) {
+  await page.waitForFunction((id) => {
+    const el = document.getElementById(id);
+    return !el.hidden && el.src.startsWith("blob:") && el.naturalWidth === 640;
+  }, img, { timeout: 4000 }).catch(() => fail(`${what} shows no camera frame`));
+}
+
 /** Waits until the scan screen's preview shows a camera frame. */
 async function expectScanFrames(page) {
-  await page.waitForFunction(() => {
-    const img = document.getElementById("scan-preview-img");
-    return !img.hidden && img.src.startsWith("blob:") && img.naturalWidth === 640;
-  }, null, { timeout: 4000 }).catch(() => fail("the scan screen's preview shows no camera frame"));
+  await expectFrames(page, "scan-preview-img", "the scan screen's preview");
 }
 
 /**
- * True when the scan screen's preview holds no picture any more: hidden at once, and its address
- * gone once a frame that was still loading has settled.
+ * True when the preview `img` (the scan screen's by default) holds no picture any more: hidden at
+ * once, and its address gone once a frame that was still loading has settled.
  */
-async function scanPreviewCleared(page) {
-  if (!(await page.evaluate(() => document.getElementById("scan-preview-img").hidden))) return false;
-  return page.waitForFunction(() => !document.getElementById("scan-preview-img").getAttribute("src"), null, { timeout: 1000 })
+async function scanPreviewCleared(page, img = "scan-preview-img") {
+  if (!(await page.evaluate((id) => document.getElementById(id).hidden, img))) return false;
+  return page.waitForFunction((id) => !document.getElementById(id).getAttribute("src"), img, { timeout: 1000 })
     .then(() => true, () => false);
+}
+
+/** Types a staff PIN on the PIN screen's keypad. */
+async function typePin(page, pin) {
+  for (const d of pin) await page.click(`#pin-keys [data-digit="${d}"]`);
+}
+
+async function pinDots(page) {
+  return page.locator("#pin-dots .pin-dot").count();
+}
+
+/** From attract (Ctrl+Alt+S) to the staff menu, signed in with `pin`. */
+async function signIn(page, pin = STAFF_PIN) {
+  await page.keyboard.press("Control+Alt+KeyS");
+  await expectScreen(page, "staffPin");
+  await typePin(page, pin);
+  await page.click("#pin-ok");
+  await expectScreen(page, "staffMenu");
+  await expectText(page, "#queue-acknowledged", "148");
+}
+
+/** Waits until the fake app's staff_walk_in / staff_camera_test number `n` (from 1) has ended. */
+async function staffJobEnded(page, n) {
+  await page.waitForFunction((i) => window.__fake.staffJobs.length >= i, n, { timeout: 5000 })
+    .catch(() => fail(`staff camera job number ${n} never ended`));
+  return page.evaluate((i) => window.__fake.staffJobs[i - 1], n);
+}
+
+async function staffOpen(page) {
+  return page.evaluate(() => window.__fake.staff().open);
+}
+
+/** Waits until no staff session is open in the fake app (staff_lock takes a moment to answer). */
+async function expectStaffClosed(page, why) {
+  await page.waitForFunction(() => !window.__fake.staff().open, null, { timeout: 2000 }).catch(() => fail(why));
 }
 
 /** Waits until the fake app's scan_session number `n` (from 1) has ended; resolves to how. */
@@ -280,6 +379,13 @@ async function checkScreen(page, label) {
       return r.width > 0 && r.height > 0;
     };
     const rawKey = /\b(screen|hint|challenge|error)\.[A-Za-z0-9_.]+/;
+    // Inside a list that scrolls in its panel, an item may lie beyond the screen until scrolled to;
+    // the list itself must be on the screen (it is checked as an element of its own).
+    const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowY);
+    const inScroller = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+      return false;
+    };
     const describe = (el) =>
       el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.dataset.t ? `[data-t=${el.dataset.t}]` : "");
     const all = [...document.querySelectorAll("body *")].filter(visible);
@@ -307,8 +413,13 @@ async function checkScreen(page, label) {
       }
       if (el.closest(".visually-hidden")) continue; // for screen readers only: no layout to check
       const r = el.getBoundingClientRect();
-      if (r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1) {
+      const off = r.left < -1 || r.top < -1 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1;
+      if (off && !inScroller(el)) {
         out.push(`off screen: ${describe(el)} at ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)}`);
+      }
+      // A panel's content must fit it (what does not fit spills over its neighbours).
+      if (el.classList.contains("panel-card") && el.scrollHeight > el.clientHeight + 1) {
+        out.push(`content spills out of ${describe(el)} (${el.scrollHeight} > ${el.clientHeight} px)`);
       }
       if (own && el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflow !== "visible") {
         out.push(`text cut off in ${describe(el)}`);
@@ -461,6 +572,7 @@ const SCENARIOS = [
       await page.click("#key-ok");
       await expectScreen(page, "offline");
       await expectText(page, "#screen-offline h1", "We cannot reach the service");
+      await expectText(page, "#offline-walkin", "Staff: start a walk-in session");
       await shoot(page, "offline");
       await page.click("#screen-offline [data-action=done]");
       await expectScreen(page, "attract");
@@ -781,7 +893,7 @@ const SCENARIOS = [
       await toScan(page);
       await expectScanFrames(page);
       const scanPreview = await page.locator("#scan-preview").boundingBox();
-      const scanPanel = await page.locator(".scan-panel").boundingBox();
+      const scanPanel = await page.locator("#screen-scan .scan-panel").boundingBox();
       expect(scanPanel.x < scanPreview.x, "the scan screen's panel moves to the left of the preview");
       await shoot(page, "scan-rtl");
       await page.click("#scan-cancel");
@@ -791,7 +903,7 @@ const SCENARIOS = [
       expect(scanButton.x < back.x, "Scan the QR code instead moves to the left, Back to the right");
       await typeCode(page, "12");
       const keys = await page.locator("#keys").boundingBox();
-      const main = await page.locator(".keypad-main").boundingBox();
+      const main = await page.locator("#screen-keypad .keypad-main").boundingBox();
       expect(keys.x < main.x, "the keypad moves to the left of the code");
       const cells = await page.locator("#code .code-cell").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().x));
       expect(cells[0] < cells[5], "the code still reads left to right");
@@ -827,6 +939,300 @@ const SCENARIOS = [
       expect(s.anim === "none", `no animation under reduced motion (${s.anim})`);
       expect(s.transform.includes("-22"), `the head shows the turn still (${s.transform})`);
       expect(s.arrow === "1", "the arrow shows still");
+    },
+  },
+  {
+    name: "staff: the logo held or Ctrl+Alt+S, wrong and locked PINs, the menu, Lock",
+    scenario: staffScenario(),
+    async run(page) {
+      // Held for 3 s, the logo opens the staff sign-in (a tap still starts a visit).
+      const logo = await page.locator(".attract-logo").boundingBox();
+      await page.mouse.move(logo.x + logo.width / 2, logo.y + logo.height / 2);
+      await page.mouse.down();
+      await page.waitForTimeout(2000);
+      await expectScreen(page, "attract", 100);
+      await expectScreen(page, "staffPin", 3000);
+      await page.mouse.up();
+      await page.waitForTimeout(150);
+      await expectScreen(page, "staffPin", 100);
+      await expectText(page, "#pin-lead", "Enter your staff PIN.");
+      await page.click("#pin-back");
+      await expectScreen(page, "attract");
+      expect((await calls(page, "staff_lock")).length === 1, "leaving the PIN screen sends staff_lock");
+
+      // Ctrl+Alt+S does the same on a kiosk with a keyboard.
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      await typePin(page, "111");
+      expect((await pinDots(page)) === 3, "each digit shows as a dot");
+      expect(await page.locator("#pin-ok").isDisabled(), "OK is disabled before 4 digits");
+      expect(!(await page.locator("#screen-staffPin").innerText()).includes("111"), "the PIN itself never shows");
+      await expectText(page, "#pin-status", "3 digits entered");
+      await shoot(page, "staff-pin");
+      await typePin(page, "1");
+      await page.click("#pin-ok");
+      await expectText(page, "#pin-error-text", "Wrong PIN. 2 tries left.");
+      expect((await pinDots(page)) === 0, "a wrong PIN is cleared");
+      const tried = await calls(page, "staff_unlock");
+      expect(tried.length === 1 && tried[0].args.pin === "1111", `staff_unlock got ${JSON.stringify(tried)}`);
+
+      // Locked out: OK stays disabled, whatever is typed, with a countdown until the time is up.
+      await typePin(page, "0000");
+      await page.click("#pin-ok");
+      await expectText(page, "#pin-error-text", "Too many wrong PINs. Try again in 3 seconds.");
+      await typePin(page, STAFF_PIN);
+      expect(await page.locator("#pin-ok").isDisabled(), "OK is disabled during a lockout");
+      await shoot(page, "staff-pin-locked");
+      await expectText(page, "#pin-error-text", "Try again in 1 second.", 4000);
+      await page.waitForFunction(() => !document.getElementById("pin-ok").disabled, null, { timeout: 4000 })
+        .catch(() => fail("OK stays disabled after the lockout"));
+      expect(await page.locator("#pin-error").isHidden(), "the lockout's message goes when it ends");
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "staffMenu");
+      const unlock = (await calls(page, "staff_unlock")).at(-1);
+      expect(unlock.args.pin === STAFF_PIN && (await calls(page, "staff_unlock")).length === 3,
+        `the right PIN was sent once: ${JSON.stringify(await calls(page, "staff_unlock"))}`);
+
+      // The overview: queue, last sync, a result that cannot be delivered, recent sessions, settings.
+      await expectText(page, "#staff-operator", "Signed in: Dana Reyes");
+      await expectText(page, "#staff-kiosk", "kiosk-0a1b2c3d4e5f");
+      await expectText(page, "#staff-registered", "Registered with the service");
+      const queue = await page.evaluate(() =>
+        ["pending", "inFlight", "dead", "acknowledged", "expired"].map((k) => document.getElementById(`queue-${k}`).textContent));
+      expect(queue.join(",") === "2,1,1,148,3", `the queue counts show ${queue}`);
+      await expectText(page, "#staff-sync", "Last sync: 3/14/25, 10:26");
+      await expectText(page, "#staff-dead", "ses_0195a3c4d5e6f7a8b9c0d1e2");
+      await expectText(page, "#staff-dead", "the session was deleted (HTTP 404)");
+      const recent = await page.locator("#staff-recent li").allInnerTexts();
+      expect(recent.length === 14, `${recent.length} recent sessions shown`);
+      expect(/Verified/.test(recent[0]) && /Delivered/.test(recent[0]) && /10:30/.test(recent[0]),
+        `the first recent session reads "${recent[0]}"`);
+      expect(/Not verified/.test(recent[1]) && /Failed for good/.test(recent[1]), `the second reads "${recent[1]}"`);
+      expect(/Walk-in/.test(recent[2]) && !/Walk-in/.test(recent[0]), "walk-ins are marked, and only they");
+      expect(/Nothing to send/.test(recent[4]), `a session without a result to send says so: "${recent[4]}"`);
+      expect(recent.every((r) => r.includes("…") && !r.includes("ses_0195")), "session ids are shortened");
+      await expectText(page, "#staff-settings", "camera.device");
+      await expectText(page, "#staff-settings", "/dev/video0");
+      const lists = await page.evaluate(() => ["staff-recent", "staff-settings"].map((id) => {
+        const el = document.getElementById(id);
+        return { id, scrolls: el.scrollHeight > el.clientHeight + 10, bottom: el.getBoundingClientRect().bottom };
+      }));
+      for (const l of lists) {
+        expect(l.scrolls && l.bottom <= 800, `#${l.id} scrolls inside its panel (${JSON.stringify(l)})`);
+      }
+      await shoot(page, "staff-menu");
+      await page.locator("#staff-recent").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await checkScreen(page, "the staff menu, scrolled");
+
+      await page.click("#staff-refresh");
+      await page.waitForFunction(() => !document.getElementById("staff-refresh").disabled, null, { timeout: 3000 });
+      expect((await calls(page, "staff_overview")).length === 2, "Refresh asks for the overview again");
+      await page.click("#staff-lock");
+      await expectScreen(page, "attract");
+      expect((await calls(page, "staff_lock")).length === 2, "Lock sends staff_lock");
+      await expectStaffClosed(page, "a staff session is left open");
+    },
+  },
+  {
+    name: "staff walk-in from the offline screen: PIN, ID photo, consent, the customer's session",
+    scenario: staffScenario(
+      { info: { outcomeSeconds: 2 } },
+      { walkIns: [{ gate: "photo", sessionId: "walkin", hints: [{ delay: 50, hint: "MOVE_CLOSER" }] }] },
+    ),
+    async run(page) {
+      await page.click("#screen-attract [data-action=start]");
+      await typeCode(page, "888888");
+      await page.click("#key-ok");
+      await expectScreen(page, "offline");
+      await page.click("#offline-walkin");
+      await expectScreen(page, "staffPin");
+      await expectText(page, "#pin-lead", "to start a walk-in session");
+      // The offline screen's countdown (2 s) does not follow staff onto the PIN screen.
+      await page.waitForTimeout(2600);
+      await expectScreen(page, "staffPin", 100);
+      await typePin(page, STAFF_PIN);
+      await page.click("#pin-ok");
+      await expectScreen(page, "walkIn");
+      expect((await calls(page, "staff_overview")).length === 0, "the walk-in button skips the menu");
+      const walk = await calls(page, "staff_walk_in");
+      expect(walk.length === 1 && /^Channel#/.test(walk[0].args.onFrame) && /^Channel#/.test(walk[0].args.onHint),
+        `staff_walk_in got ${JSON.stringify(walk)}`);
+      await expectFrames(page, "walkin-preview-img", "the walk-in's preview");
+      await expectText(page, "#walkin-hint-text", "Come a little closer");
+      await expectText(page, "#walkin-title", "Walk-in: the ID photo");
+      expect(await page.locator("#walkin-opening").isHidden(), "the camera spinner is gone once frames come");
+      await shoot(page, "walk-in");
+
+      await openGate(page, "photo");
+      await expectScreen(page, "consent");
+      expect(await page.locator("#walkin-badge").isVisible(), "the consent screen says it is a walk-in");
+      expect(await page.locator("#test-badge").isHidden(), "not a test session");
+      await expectStaffClosed(page, "the app did not end the staff session with the walk-in");
+      expect(await scanPreviewCleared(page, "walkin-preview-img"), "the ID photo's picture is gone from the page");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      const start = (await calls(page, "start_session"))[0];
+      expect(start && start.args.sessionId === "walkin", `start_session got ${JSON.stringify(start)}`);
+      await openGate(page, "w");
+      await expectScreen(page, "success");
+      expect((await calls(page, "cancel_scan")).length === 0, "a walk-in that ended is not canceled");
+    },
+  },
+  {
+    name: "staff walk-in: no ID photo in time, then one canceled",
+    scenario: staffScenario({ scanCancelDelayMs: 300 }, {
+      walkIns: [
+        { gate: "late", error: { code: "PHOTO_TIMEOUT", message: "no usable ID photo" } },
+        { gate: "never", sessionId: "happy" },
+      ],
+    }),
+    async run(page) {
+      await signIn(page);
+      await page.click("#staff-walkin");
+      await expectScreen(page, "walkIn");
+      await openGate(page, "late");
+      await expectScreen(page, "staffMenu");
+      await expectText(page, "#staff-notice", "No usable ID photo was seen in time");
+      await checkScreen(page, "the staff menu after a walk-in timeout");
+      expect((await calls(page, "staff_overview")).length === 2, "the menu asks for a fresh overview");
+
+      await page.click("#staff-walkin");
+      await expectScreen(page, "walkIn");
+      await expectFrames(page, "walkin-preview-img", "the walk-in's preview");
+      await page.click("#walkin-cancel");
+      await expectScreen(page, "staffMenu", 1000);
+      expect((await calls(page, "cancel_scan")).length === 1, "Cancel calls cancel_scan");
+      expect(await scanPreviewCleared(page, "walkin-preview-img"), "the walk-in's picture is gone after a cancel");
+      const end = await staffJobEnded(page, 2);
+      expect(end.rejected === "SCAN_CANCELED", `the walk-in ended with ${JSON.stringify(end)}`);
+      await page.waitForTimeout(150);
+      await expectScreen(page, "staffMenu", 100);
+      expect(await page.locator("#staff-notice").isHidden(), "a canceled walk-in shows no message");
+
+      // Escape cancels too.
+      await page.click("#staff-walkin");
+      await expectScreen(page, "walkIn");
+      await page.keyboard.press("Escape");
+      await expectScreen(page, "staffMenu", 1000);
+      expect((await calls(page, "cancel_scan")).length === 2, "Escape calls cancel_scan");
+      expect(await staffOpen(page), "the staff session stays open in the menu");
+    },
+  },
+  {
+    name: "staff camera test: frames until Back, then a camera fault shown in the panel",
+    scenario: staffScenario({}, {
+      cameraTests: [{}, { delayMs: 200, error: { code: "MEDIA_NOT_FOUND_ERROR", message: "no camera" } }],
+    }),
+    async run(page) {
+      await signIn(page);
+      await page.click("#staff-camera");
+      await expectScreen(page, "cameraTest");
+      const test = await calls(page, "staff_camera_test");
+      expect(test.length === 1 && /^Channel#/.test(test[0].args.onFrame), `staff_camera_test got ${JSON.stringify(test)}`);
+      await expectFrames(page, "camtest-preview-img", "the camera test's preview");
+      await expectText(page, "#camtest-mirrored", "Frames are shown mirrored, as customers see them");
+      await shoot(page, "camera-test");
+      await page.click("#camtest-back");
+      await expectScreen(page, "staffMenu", 1000);
+      expect((await calls(page, "cancel_scan")).length === 1, "Back calls cancel_scan");
+      expect(await scanPreviewCleared(page, "camtest-preview-img"), "the camera test's picture is gone");
+      const end = await staffJobEnded(page, 1);
+      await expectText(page, "#staff-notice", `Camera test ended: ${end.resolved} frames shown.`);
+
+      await page.click("#staff-camera");
+      await expectScreen(page, "cameraTest");
+      await page.waitForSelector("#camtest-error", { state: "visible", timeout: 4000 })
+        .catch(() => fail("the camera fault does not show in the camera test"));
+      await expectScreen(page, "cameraTest", 100);
+      await expectText(page, "#camtest-error-text", "Check the cable");
+      await expectText(page, "#camtest-error-code", "MEDIA_NOT_FOUND_ERROR");
+      await shoot(page, "camera-test-error");
+      await page.click("#camtest-back");
+      await expectScreen(page, "staffMenu");
+      expect((await calls(page, "cancel_scan")).length === 1, "a camera test that failed is not canceled");
+    },
+  },
+  {
+    name: "staff idle: the PIN screen, the menu and a walk-in lock themselves",
+    scenario: staffScenario({ info: { idleSeconds: 4 } }, { walkIns: [{ gate: "never", sessionId: "happy" }] }),
+    async run(page) {
+      await signIn(page);
+      expect(await staffOpen(page), "signed in");
+      await expectScreen(page, "attract", 6500);
+      expect((await calls(page, "staff_lock")).length === 1, "an idle menu sends staff_lock");
+      await expectStaffClosed(page, "a staff session is left open");
+
+      await signIn(page);
+      await page.click("#staff-walkin");
+      await expectScreen(page, "walkIn");
+      await expectFrames(page, "walkin-preview-img", "the walk-in's preview");
+      await expectScreen(page, "attract", 6500);
+      expect((await calls(page, "cancel_scan")).length === 1, "an idle walk-in stops the camera");
+      expect((await calls(page, "staff_lock")).length === 2, "and sends staff_lock");
+      expect(await scanPreviewCleared(page, "walkin-preview-img"), "the ID photo's picture is gone");
+
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      await typePin(page, "24");
+      await expectScreen(page, "attract", 6500);
+      expect((await calls(page, "staff_lock")).length === 3, "an idle PIN screen sends staff_lock");
+      await page.keyboard.press("Control+Alt+KeyS");
+      expect((await pinDots(page)) === 0, "the digits typed are forgotten");
+    },
+  },
+  {
+    name: "staff: a staff session the app ended, no PIN configured, and the out-of-service screen",
+    scenario: staffScenario({ info: { ready: false, problem: "The camera could not be opened" } }),
+    first: "outOfService",
+    async run(page) {
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      await typePin(page, "9999");
+      await page.click("#pin-ok");
+      await expectText(page, "#pin-error-text", "Ask IT to set a staff PIN");
+      await checkScreen(page, "the PIN screen without a staff PIN");
+      await typePin(page, STAFF_PIN);
+      await page.click("#pin-ok");
+      await expectScreen(page, "staffMenu");
+      await expectText(page, "#queue-acknowledged", "148");
+      await page.evaluate(() => window.__fake.endStaff());
+      await page.click("#staff-refresh");
+      await expectScreen(page, "staffPin");
+      await expectText(page, "#pin-error-text", "The staff session has ended");
+      expect((await pinDots(page)) === 0, "no digits are kept");
+      await page.click("#pin-back");
+      await expectScreen(page, "outOfService");
+      expect((await calls(page, "staff_lock")).length === 1, "Back sends staff_lock");
+
+      // The out-of-service screen's logo, held, opens the sign-in too.
+      const logo = await page.locator(".oos-logo").boundingBox();
+      await page.mouse.move(logo.x + logo.width / 2, logo.y + logo.height / 2);
+      await page.mouse.down();
+      await expectScreen(page, "staffPin", 4500);
+      await page.mouse.up();
+    },
+  },
+  {
+    name: "staff: Exit kiosk mode asks first, then calls staff_exit",
+    scenario: staffScenario(),
+    async run(page) {
+      await signIn(page);
+      await page.click("#staff-exit");
+      expect(await page.locator("#exit-dialog").isVisible(), "Exit kiosk mode asks first");
+      await expectText(page, "#exit-title", "Exit kiosk mode?");
+      await shoot(page, "staff-exit-confirm");
+      await page.click("#exit-dialog [data-action=exitDismiss]");
+      expect(await page.locator("#exit-dialog").isHidden(), "No, stay closes the question");
+      await page.click("#staff-exit");
+      await page.keyboard.press("Escape");
+      expect(await page.locator("#exit-dialog").isHidden(), "Escape closes the question");
+      expect((await calls(page, "staff_exit")).length === 0, "and nothing exits");
+      await page.click("#staff-exit");
+      await page.click("#exit-dialog [data-action=exitConfirm]");
+      await page.waitForFunction(() => window.__fake.calls.some((c) => c.cmd === "staff_exit"), null, { timeout: 2000 })
+        .catch(() => fail("Yes, exit does not call staff_exit"));
+      await expectText(page, "#exit-status", "Closing the kiosk app");
+      expect((await calls(page, "staff_exit")).length === 1, "staff_exit is called once");
     },
   },
   {
@@ -977,6 +1383,178 @@ const SCENARIOS = [
       expect(problems.length === 0, problems.join("; "));
     },
   },
+  {
+    name: "pure modules: the staff screens in flow.js",
+    scenario: scenario(),
+    async run(page) {
+      const problems = await page.evaluate(async () => {
+        const out = [];
+        const check = (c, m) => c || out.push(m);
+        const flow = await import("/ui/flow.js");
+        const types = (fx) => fx.map((e) => e.type).join(",");
+        let s = flow.initialState();
+        const step = (e) => {
+          const r = flow.next(s, e);
+          s = r.state;
+          return r.effects;
+        };
+        step({ type: "info", now: 0, info: { ready: true, registered: true, idleSeconds: 10, outcomeSeconds: 5 } });
+
+        // The logo held: only after STAFF_HOLD_MS, and not if let go before.
+        step({ type: "logoDown", now: 0 });
+        step({ type: "logoUp", now: 1000 });
+        step({ type: "tick", now: 5000 });
+        check(s.screen === "attract", "a logo let go of opens nothing");
+        step({ type: "logoDown", now: 6000 });
+        step({ type: "tick", now: 6000 + flow.STAFF_HOLD_MS - 1 });
+        check(s.screen === "attract", "not before the hold time");
+        step({ type: "tick", now: 6000 + flow.STAFF_HOLD_MS });
+        check(s.screen === "staffPin" && s.staff.intent === "menu" && s.pressDeadline === null, "held → the PIN screen");
+        const atPin = s;
+
+        // The PIN: 4 to 12 digits, one check at a time, every answer clears it.
+        for (const d of "1234567890123") step({ type: "pinDigit", digit: d, now: 9100 });
+        check(s.staff.pin.length === flow.PIN_MAX, `at most ${flow.PIN_MAX} digits`);
+        s = { ...atPin };
+        step({ type: "pinDigit", digit: "1", now: 9100 });
+        check(step({ type: "pinSubmit", now: 9100 }).length === 0, "no check under 4 digits");
+        for (const d of "234") step({ type: "pinDigit", digit: d, now: 9100 });
+        const fx = step({ type: "pinSubmit", now: 9100 });
+        check(types(fx) === "staffUnlock" && fx[0].pin === "1234", "OK → staffUnlock with the PIN");
+        check(step({ type: "pinSubmit", now: 9100 }).length === 0, "no second check while one runs");
+        check(step({ type: "staffBack", now: 9100 }).length === 0 && s.screen === "staffPin", "no Back while checking");
+        const checking = s;
+        const answer = (error) => flow.next(checking, { type: "staffUnlockFailed", error, now: 9200 }).state;
+        let a = answer({ code: "STAFF_PIN_WRONG", attemptsLeft: 2 });
+        check(a.staff.pin === "" && a.staff.notice.key === "screen.staffPin.wrong" && a.staff.notice.n === 2, "wrong → tries left");
+        a = answer({ code: "STAFF_NOT_CONFIGURED" });
+        check(a.staff.notice.key === "screen.staffPin.notConfigured" && a.staff.pin === "", "not configured → said");
+        a = answer({ code: "STAFF_LOCKED", retryAfterS: 5 });
+        check(flow.staffLockSeconds(a) === 5 && a.staff.pin === "", "locked → a 5 s countdown");
+        for (const d of "1234") a = flow.next(a, { type: "pinDigit", digit: d, now: 9300 }).state;
+        check(flow.next(a, { type: "pinSubmit", now: 9300 }).effects.length === 0, "no check while locked");
+        a = flow.next(a, { type: "tick", now: 14199 }).state;
+        check(flow.staffLockSeconds(a) === 1, "1 s left just before the end");
+        a = flow.next(a, { type: "tick", now: 14200 }).state;
+        check(a.staff.lockedUntil === null && flow.staffLockSeconds(a) === 0, "the lockout ends on its tick");
+        check(types(flow.next(a, { type: "pinSubmit", now: 14300 }).effects) === "staffUnlock", "then OK checks again");
+
+        // The menu and its overview.
+        let fx2 = step({ type: "staffUnlocked", operator: "Dana", now: 9300 });
+        check(s.screen === "staffMenu" && s.staff.pin === "" && types(fx2) === "staffOverview", "right PIN → menu + overview");
+        const seq = fx2[0].seq;
+        step({ type: "overviewLoaded", seq: seq - 1, overview: { kioskId: "old" }, now: 9400 });
+        check(s.staff.overview === null, "an earlier overview request's answer is ignored");
+        const rough = {
+          queue: { pending: "3", dead: -1, lastSuccessfulSync: null },
+          recent: [{ sessionId: 7, outcome: "success" }],
+          settings: "x",
+        };
+        step({ type: "overviewLoaded", seq, now: 9400, overview: rough });
+        const o = s.staff.overview;
+        check(o.queue.pending === 3 && o.queue.dead === 0 && o.queue.lastSuccessfulSync === null, "queue counts are whole numbers");
+        check(o.recent[0].sessionId === "7" && o.recent[0].delivery === null && o.dead.length === 0 && o.settings.length === 0,
+          "a rough overview is made whole");
+        check(s.staff.operator === "Dana", "the operator stays when the overview names none");
+        const menu = s;
+        const again = flow.next(menu, { type: "staffRefresh", now: 9500 });
+        check(types(again.effects) === "staffOverview" && again.state.overviewSeq === seq + 1, "Refresh asks again");
+        const ended = flow.next(again.state, { type: "overviewFailed", seq: seq + 1, error: { code: "STAFF_REQUIRED" }, now: 9600 });
+        check(ended.state.screen === "staffPin" && ended.state.staff.overview === null &&
+          ended.state.staff.notice.key === "screen.staffPin.ended", "STAFF_REQUIRED → the PIN screen, overview gone");
+        const other = flow.next(again.state, { type: "overviewFailed", seq: seq + 1, error: { code: "DB_LOCKED" }, now: 9600 });
+        check(other.state.screen === "staffMenu" && other.state.staff.notice.vars.code === "DB_LOCKED",
+          "another error is said in the menu");
+
+        // The walk-in.
+        const w = flow.next(menu, { type: "staffWalkIn", now: 10000 });
+        check(w.state.screen === "walkIn" && types(w.effects) === "startWalkIn" && w.effects[0].seq === w.state.scanSeq,
+          "walk-in → its screen + startWalkIn");
+        const walk = w.state;
+        const wseq = walk.scanSeq;
+        check(flow.next(walk, { type: "walkInHint", seq: wseq - 1, hint: "MOVE_BACK", now: 1 }).state.scan.hint === null,
+          "an earlier stream's hint is ignored");
+        check(flow.next(walk, { type: "walkInHint", seq: wseq, hint: "MOVE_BACK", now: 1 }).state.scan.hint === "MOVE_BACK",
+          "a hint shows");
+        const ends = [
+          ["PHOTO_TIMEOUT", "staffMenu", "staffOverview"],
+          ["SCAN_CANCELED", "staffMenu", "staffOverview"],
+          ["STAFF_REQUIRED", "staffPin", ""],
+          ["MEDIA_NOT_FOUND_ERROR", "cameraError", "staffLock"],
+          ["NETWORK_ERROR", "error", "staffLock"],
+          ["SOMETHING_NEW", "error", "staffLock"],
+        ];
+        for (const [code, screen, effects] of ends) {
+          const r = flow.next(walk, { type: "walkInFailed", seq: wseq, error: { code, message: "m" }, now: 10100 });
+          check(r.state.screen === screen && types(r.effects) === effects,
+            `walk-in ${code} → ${screen} [${effects}] (got ${r.state.screen} [${types(r.effects)}])`);
+        }
+        check(flow.next(walk, { type: "walkInFailed", seq: wseq, error: { code: "PHOTO_TIMEOUT" }, now: 1 }).state.staff.notice.key ===
+          "screen.walkIn.timeout", "a timeout is said on the menu");
+        const done = flow.next(walk, { type: "walkInDone", seq: wseq, sessionId: "local_1", test: false, now: 10200 });
+        check(done.state.screen === "consent" && done.state.session.id === "local_1" && done.state.session.walkIn &&
+          done.state.staff === null && done.effects.length === 0, "a walk-in → consent, the app ended the staff session");
+        const agree = flow.next(done.state, { type: "agree", now: 10300 });
+        check(agree.effects[0].type === "startSession" && agree.effects[0].sessionId === "local_1", "agree starts the walk-in's session");
+        const cancel = flow.next(walk, { type: "walkInCancel", now: 10200 });
+        check(cancel.state.screen === "staffMenu" && types(cancel.effects) === "cancelScan,staffOverview", "Cancel → cancel_scan, menu");
+        check(flow.next(cancel.state, { type: "walkInDone", seq: wseq, sessionId: "late", now: 10300 }).state.screen === "staffMenu",
+          "a canceled walk-in's late answer is ignored");
+        const idle = flow.next(walk, { type: "tick", now: 10000 + 10000 });
+        check(idle.state.screen === "attract" && types(idle.effects) === "cancelScan,staffLock" && idle.state.staff === null,
+          "an idle walk-in stops the camera, locks and goes back to attract");
+
+        // The camera test.
+        const c = flow.next(menu, { type: "staffCameraTest", now: 11000 });
+        check(c.state.screen === "cameraTest" && types(c.effects) === "startCameraTest", "camera test → its screen");
+        const cseq = c.state.scanSeq;
+        const broke = flow.next(c.state, { type: "cameraTestFailed", seq: cseq, error: { code: "MEDIA_NOT_ALLOWED_ERROR" }, now: 11100 });
+        check(broke.state.screen === "cameraTest" && broke.state.scan.error === "MEDIA_NOT_ALLOWED_ERROR" && broke.effects.length === 0,
+          "a camera fault stays on the camera test");
+        check(types(flow.next(broke.state, { type: "cameraTestBack", now: 11200 }).effects) === "staffOverview",
+          "Back after a fault cancels nothing");
+        const back = flow.next(c.state, { type: "cameraTestBack", now: 11200 });
+        check(back.state.screen === "staffMenu" && types(back.effects) === "cancelScan,staffOverview", "Back → cancel_scan, menu");
+        const result = flow.next(back.state, { type: "cameraTestDone", seq: cseq, frames: 42, now: 11300 });
+        check(result.state.staff.notice.key === "screen.cameraTest.result" && result.state.staff.notice.n === 42,
+          "the test's frame count is said on the menu");
+        check(flow.next(back.state, { type: "cameraTestFailed", seq: cseq, error: { code: "SCAN_CANCELED" }, now: 11300 })
+          .state.screen === "staffMenu", "its late SCAN_CANCELED changes nothing");
+
+        // Lock, exit, idle, and the ways out.
+        const lock = flow.next(menu, { type: "lock", now: 12000 });
+        check(lock.state.screen === "attract" && types(lock.effects) === "staffLock" && lock.state.staff === null,
+          "Lock → attract + staffLock");
+        const notReady = flow.next({ ...menu, info: { ...menu.info, ready: false } }, { type: "lock", now: 12000 });
+        check(notReady.state.screen === "outOfService", "a kiosk not ready goes back to out of service");
+        check(flow.next(menu, { type: "tick", now: 9400 + 10000 }).effects.some((e) => e.type === "staffLock"), "an idle menu locks");
+        let x = flow.next(menu, { type: "exitConfirm", now: 1 });
+        check(x.effects.length === 0, "no exit without the question");
+        x = flow.next(flow.next(menu, { type: "exit", now: 1 }).state, { type: "exitConfirm", now: 1 });
+        check(types(x.effects) === "staffExit" && x.state.staff.exiting, "Exit, then Yes → staffExit");
+        const xf = flow.next(x.state, { type: "exitFailed", error: { code: "EXIT_REFUSED" }, now: 2 });
+        check(!xf.state.staff.exiting && xf.state.staff.notice.key === "screen.staffMenu.exitFailed", "a refused exit is said");
+        check(types(flow.next(s, { type: "lock", now: 1 }).effects) === "staffLock", "Lock works from the menu state");
+        const lateUnlock = flow.next(lock.state, { type: "staffUnlocked", operator: "Dana", now: 12100 });
+        check(lateUnlock.state.screen === "attract" && types(lateUnlock.effects) === "staffLock",
+          "a PIN accepted after the screen was left is locked again");
+
+        // From the offline screen: the walk-in straight after the PIN; not from any other screen.
+        const off = { ...menu, screen: "offline", staff: null, outcome: { screen: "offline", code: "NETWORK_ERROR" } };
+        const pin = flow.next(off, { type: "staffOpen", now: 13000 }).state;
+        check(pin.screen === "staffPin" && pin.staff.intent === "walkIn" && pin.outcomeDeadline === null, "offline → PIN, for a walk-in");
+        let p = pin;
+        for (const d of "2468") p = flow.next(p, { type: "pinDigit", digit: d, now: 13000 }).state;
+        p = flow.next(p, { type: "pinSubmit", now: 13000 }).state;
+        const direct = flow.next(p, { type: "staffUnlocked", operator: "Dana", now: 13100 });
+        check(direct.state.screen === "walkIn" && types(direct.effects) === "startWalkIn", "the right PIN → the walk-in, no menu");
+        check(flow.next({ ...menu, screen: "keypad", staff: null }, { type: "staffOpen", now: 1 }).state.screen === "keypad",
+          "no staff sign-in from the keypad");
+        return out;
+      });
+      expect(problems.length === 0, problems.join("; "));
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -988,6 +1566,8 @@ async function runScenario(browser, server, sc) {
     viewport: VIEWPORT,
     deviceScaleFactor: 1,
     reducedMotion: sc.reducedMotion || "no-preference",
+    // The staff menu shows times: the same in every screenshot, wherever the tests run.
+    timezoneId: "UTC",
   });
   const page = await context.newPage();
   const pageErrors = [];
