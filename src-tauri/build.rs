@@ -14,6 +14,8 @@ fn main() {
         "staff_unlock",
         "staff_lock",
         "staff_overview",
+        "staff_waiting_sessions",
+        "staff_pick_session",
         "staff_walk_in",
         "staff_camera_test",
         "staff_exit",

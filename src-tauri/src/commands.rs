@@ -148,7 +148,7 @@ pub struct Claimed {
 }
 
 /// The registered kiosk's API client.
-fn client(state: &State<'_, AppState>) -> Result<facekiosk_sync::ApiClient, UiError> {
+pub(crate) fn client(state: &State<'_, AppState>) -> Result<facekiosk_sync::ApiClient, UiError> {
     let registration = match state.store.registration() {
         Ok(Some(r)) => r,
         Ok(None) => {

@@ -63,6 +63,8 @@ fn main() {
             staff::staff_unlock,
             staff::staff_lock,
             staff::staff_overview,
+            staff::staff_waiting_sessions,
+            staff::staff_pick_session,
             staff::staff_walk_in,
             staff::staff_camera_test,
             staff::staff_exit,

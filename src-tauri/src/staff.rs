@@ -1,22 +1,23 @@
-//! Staff commands: the PIN gate, the panel's overview, walk-in sessions, the camera test and
-//! leaving kiosk mode. Each needs the panel open (`STAFF_REQUIRED` otherwise) and each is
+//! Staff commands: the PIN gate, the panel's overview, a session picked from the waiting list,
+//! walk-in sessions, the camera test and leaving kiosk mode. Each needs the panel open (`STAFF_REQUIRED` otherwise) and each is
 //! logged with the operator (target `facekiosk::staff`); the work is `facekiosk_kiosk`'s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use facekiosk_kiosk::panel::Overview;
+use facekiosk_kiosk::panel::{Overview, WaitingSession, waiting_sessions};
 use facekiosk_kiosk::scan::{Watch, watch_camera};
 use facekiosk_kiosk::staff::StaffRefusal;
 use facekiosk_kiosk::store::unix_ms;
-use facekiosk_kiosk::visit::ClaimedVisit;
+use facekiosk_kiosk::visit::{ClaimedVisit, claim};
 use facekiosk_kiosk::walkin::capture_id_photo;
+use facekiosk_sync::Claim;
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::{Channel, InvokeResponseBody};
 
-use crate::commands::{Claimed, UiError, keep_claimed, preview_on};
+use crate::commands::{Claimed, UiError, client, keep_claimed, preview_on};
 use crate::state::AppState;
 
 /// How long the camera looks for a usable ID photo (under the default idle time, after which
@@ -161,6 +162,45 @@ pub async fn staff_walk_in(
     .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))??;
     let visit = ClaimedVisit::walk_in(&state.config, &kiosk_id, photo, unix_ms());
     tracing::info!(target: "facekiosk::staff", operator = %operator, action = "walk-in", session = %visit.session_id, "walk-in session created; the staff panel closes");
+    state.staff.lock().map_err(|_| poisoned())?.lock();
+    keep_claimed(&state, visit)
+}
+
+/// The waiting list.
+#[derive(Debug, Serialize)]
+pub struct Waiting {
+    data: Vec<WaitingSession>,
+}
+
+/// The sessions waiting for a kiosk (the tenant's), for staff to pick the customer's.
+#[tauri::command]
+pub async fn staff_waiting_sessions(state: State<'_, AppState>) -> Result<Waiting, UiError> {
+    let operator = operator(&state)?;
+    let client = client(&state)?;
+    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "waiting-list", "staff read the waiting sessions");
+    Ok(Waiting {
+        data: waiting_sessions(&client).await?,
+    })
+}
+
+/// Claims the session staff picked from the waiting list, in their name; the staff panel
+/// closes and the customer continues at the consent screen.
+#[tauri::command]
+pub async fn staff_pick_session(
+    state: State<'_, AppState>,
+    session_id: String,
+) -> Result<Claimed, UiError> {
+    let operator = operator(&state)?;
+    let client = client(&state)?;
+    let visit = claim(
+        &client,
+        &Claim::Staff {
+            session_id: &session_id,
+            operator: &operator,
+        },
+    )
+    .await?;
+    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "pick-session", session = %visit.session_id, "staff picked a waiting session; the staff panel closes");
     state.staff.lock().map_err(|_| poisoned())?.lock();
     keep_claimed(&state, visit)
 }

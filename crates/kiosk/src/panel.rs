@@ -106,6 +106,45 @@ pub struct Setting {
     pub value: String,
 }
 
+/// A session waiting for a kiosk, as staff pick it for the customer in front of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingSession {
+    /// The session.
+    pub session_id: String,
+    /// The integrator's reference (how staff recognise it).
+    pub client_reference_id: Option<String>,
+    /// A test session.
+    pub test: bool,
+    /// Unix s.
+    pub created_at: u64,
+    /// Unix s.
+    pub expires_at: u64,
+}
+
+/// The sessions of the kiosk's tenant waiting for a kiosk, newest first, from the API.
+pub async fn waiting_sessions(
+    client: &facekiosk_sync::ApiClient,
+) -> Result<Vec<WaitingSession>, crate::visit::ClaimError> {
+    let body = client.waiting_sessions().await?;
+    Ok(body["data"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|w| {
+                    Some(WaitingSession {
+                        session_id: w["sessionId"].as_str()?.to_owned(),
+                        client_reference_id: w["clientReferenceId"].as_str().map(str::to_owned),
+                        test: w["test"] == true,
+                        created_at: w["createdAt"].as_u64()?,
+                        expires_at: w["expiresAt"].as_u64()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// Gathers the overview.
 pub async fn overview(
     store: &KioskStore,

@@ -23,6 +23,7 @@ on_postgres!(
     refresh_invalidates_the_old_secret,
     expiry,
     digit_code_claim,
+    staff_pick_from_waiting_list,
     bad_results_are_refused,
     walk_ins,
     pagination,

@@ -65,6 +65,13 @@ pub enum Claim<'a> {
     },
     /// The digit code.
     Digits(&'a str),
+    /// A session staff picked from the waiting list, in their name.
+    Staff {
+        /// The session.
+        session_id: &'a str,
+        /// The staff member.
+        operator: &'a str,
+    },
 }
 
 /// A client of the API.
@@ -256,6 +263,10 @@ impl ApiClient {
                 client_secret,
             } => json!({ "sessionId": session_id, "clientSecret": client_secret }),
             Claim::Digits(d) => json!({ "digitString": d }),
+            Claim::Staff {
+                session_id,
+                operator,
+            } => json!({ "sessionId": session_id, "staffOperator": operator }),
         };
         let req = self
             .auth(self.http.post(self.url("/v1/kiosk/sessions/claim")))
@@ -267,6 +278,22 @@ impl ApiClient {
         if !body["referenceImage"]["data"].is_string() {
             return Err(ClientError::Answer(
                 "the claim's answer has no reference photo".to_owned(),
+            ));
+        }
+        Ok(body)
+    }
+
+    /// The sessions of the kiosk's tenant waiting for a kiosk (`GET /v1/kiosk/sessions/waiting`):
+    /// `{ data: [{ sessionId, clientReferenceId, test, createdAt, expiresAt }] }`.
+    pub async fn waiting_sessions(&self) -> Result<Value, ClientError> {
+        let req = self.auth(self.http.get(self.url("/v1/kiosk/sessions/waiting")));
+        let (status, body, _) = self.send(req).await?;
+        if status != 200 {
+            return Err(Self::refused(status, &body));
+        }
+        if !body["data"].is_array() {
+            return Err(ClientError::Answer(
+                "the waiting list's answer has no data".to_owned(),
             ));
         }
         Ok(body)

@@ -20,7 +20,7 @@ use super::rows::{COLS, SessionRow, digit_hash, photo_context};
 use super::sessions::load;
 use super::types::{
     ClaimRequest, ClaimedSession, JwksView, KioskKeys, ReferenceImage, ResultAccepted,
-    ResultUpload, TraceBatch, TracesAccepted,
+    ResultUpload, TraceBatch, TracesAccepted, WaitingSession, WaitingSessions,
 };
 use crate::crypto::{secret_matches, sha256_hex};
 use crate::error::{ApiError, ApiResult};
@@ -85,13 +85,22 @@ pub async fn claim(
             }
             s
         }
-        (None, None, Some(code)) => claim_by_digits(&state, &kiosk, code).await?,
+        (None, None, Some(code)) if req.staff_operator.is_none() => {
+            claim_by_digits(&state, &kiosk, code).await?
+        }
+        (Some(id), None, None) if staff_operator(&req).is_some() => {
+            load(&state, id, &kiosk.tenant_id, None)
+                .await?
+                .ok_or_else(|| expired_or_not_found("does not exist"))?
+        }
         _ => {
             return Err(ApiError::invalid(
-                "give `sessionId` and `clientSecret`, or `digitString` alone",
+                "give `sessionId` and `clientSecret`, or `digitString` alone, or `sessionId` \
+                 and `staffOperator`",
             ));
         }
     };
+    let by_staff = staff_operator(&req);
     if row.ended() {
         return Err(ended(&row));
     }
@@ -99,6 +108,20 @@ pub async fn claim(
         return Err(expired_or_not_found("is a walk-in"));
     }
     match row.status.as_str() {
+        "requiresInput" if by_staff.is_some() => {
+            let res = sqlx::query(
+                "UPDATE sessions SET status = 'processing', claimed_by = $1, claimed_at = $2, updated_at = $2 \
+                 WHERE id = $3 AND status = 'requiresInput' AND walk_in = 0",
+            )
+            .bind(&kiosk.kiosk_id)
+            .bind(now)
+            .bind(&row.id)
+            .execute(state.db.write().await.pool())
+            .await?;
+            if res.rows_affected() == 0 {
+                return Err(already_claimed());
+            }
+        }
         "requiresInput" => {
             // The secret is checked again in the claiming statement: one replaced by a refresh
             // since it was read claims nothing.
@@ -171,7 +194,12 @@ pub async fn claim(
         .cipher
         .open(&sealed, &context)
         .map_err(ApiError::internal)?;
-    tracing::info!(session = %row.id, kiosk = %kiosk.kiosk_id, "session claimed");
+    match by_staff {
+        Some(operator) => {
+            tracing::info!(session = %row.id, kiosk = %kiosk.kiosk_id, operator = %operator, "session claimed by staff from the waiting list");
+        }
+        None => tracing::info!(session = %row.id, kiosk = %kiosk.kiosk_id, "session claimed"),
+    }
     Ok(Json(ClaimedSession {
         session_id: row.id.clone(),
         test: row.test,
@@ -185,6 +213,50 @@ pub async fn claim(
             data: STANDARD.encode(&photo),
         },
     }))
+}
+
+/// The staff member of a staff claim: 1 to 64 printable characters.
+fn staff_operator(req: &ClaimRequest) -> Option<&str> {
+    req.staff_operator
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && o.chars().count() <= 64 && !o.chars().any(char::is_control))
+}
+
+/// The sessions of the kiosk's tenant that wait for a kiosk (newest first, at most 100), for
+/// staff to pick one for the customer in front of them. No photo, code or secret is listed.
+#[utoipa::path(
+    get,
+    path = "/v1/kiosk/sessions/waiting",
+    tag = "kiosk",
+    security(("kiosk" = [])),
+    responses((status = 200, body = WaitingSessions))
+)]
+pub async fn waiting_sessions(
+    State(state): State<Shared>,
+    kiosk: Kiosk,
+) -> ApiResult<Json<WaitingSessions>> {
+    let now = state.now_ms() as i64;
+    let rows = sqlx::query(
+        "SELECT id, client_reference_id, test, created_at, expires_at FROM sessions \
+         WHERE tenant_id = $1 AND status = 'requiresInput' AND walk_in = 0 AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC LIMIT 100",
+    )
+    .bind(&kiosk.tenant_id)
+    .bind(now)
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut data = Vec::with_capacity(rows.len());
+    for r in rows {
+        data.push(WaitingSession {
+            session_id: r.try_get("id")?,
+            client_reference_id: r.try_get("client_reference_id")?,
+            test: r.try_get::<i64, _>("test")? != 0,
+            created_at: (r.try_get::<i64, _>("created_at")? / 1000) as u64,
+            expires_at: (r.try_get::<i64, _>("expires_at")? / 1000) as u64,
+        });
+    }
+    Ok(Json(WaitingSessions { data }))
 }
 
 fn ended(s: &SessionRow) -> ApiError {

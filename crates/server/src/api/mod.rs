@@ -86,6 +86,7 @@ fn json_routes() -> OpenApiRouter<Shared> {
         .routes(routes!(kiosks::register))
         .routes(routes!(kiosks::jwks))
         .routes(routes!(kiosk::claim))
+        .routes(routes!(kiosk::waiting_sessions))
         .routes(routes!(kiosk::post_result))
         .routes(routes!(kiosk::post_traces))
         .routes(routes!(kiosk::update_keys))

@@ -332,6 +332,32 @@ pub struct ClaimRequest {
     pub client_secret: Option<String>,
     /// Or the digit code alone.
     pub digit_string: Option<String>,
+    /// Or `sessionId` with the staff member who picked it from the kiosk's list of waiting
+    /// sessions (`GET /v1/kiosk/sessions/waiting`): staff, not a code, vouch for the customer.
+    pub staff_operator: Option<String>,
+}
+
+/// A session waiting for a kiosk, as staff pick it (no photo, no code, no secret).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitingSession {
+    /// Id.
+    pub session_id: String,
+    /// The integrator's reference (how staff recognise the customer's session).
+    pub client_reference_id: Option<String>,
+    /// Test mode.
+    pub test: bool,
+    /// Unix s.
+    pub created_at: u64,
+    /// Unix s.
+    pub expires_at: u64,
+}
+
+/// `GET /v1/kiosk/sessions/waiting`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct WaitingSessions {
+    /// Newest first, at most 100.
+    pub data: Vec<WaitingSession>,
 }
 
 /// The reference photo.

@@ -331,6 +331,91 @@ pub async fn digit_code_claim(b: Backend) {
     s.stop().await;
 }
 
+/// Staff at a kiosk pick the customer's session from the tenant's waiting list (no photo, code
+/// or secret in it) and claim it in their name; claimed, it leaves the list. Another tenant's
+/// sessions are never listed or claimable; a staff claim without a staff member is refused.
+pub async fn staff_pick_from_waiting_list(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (first, _, _) = s
+        .session(&s.live_key, &[("clientReferenceId", "loan-4471")])
+        .await;
+    s.clock.advance(1000);
+    let (second, _, _) = s.session(&s.live_key, &[]).await;
+    let (foreign, _, _) = s.session(&s.other_tenant_key, &[]).await;
+    let kiosk = s.kiosk("kiosk-s", 12).await;
+    let other = s.kiosk("kiosk-t", 13).await;
+    let (st, list) = s.get(&kiosk.credential, "/v1/kiosk/sessions/waiting").await;
+    assert_eq!(st, 200, "{list}");
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["sessionId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [second.as_str(), first.as_str()],
+        "newest first: {list}"
+    );
+    assert_eq!(list["data"][1]["clientReferenceId"], "loan-4471");
+    let listed = list.to_string();
+    for secret in ["referenceImage", "digitString", "clientSecret", "photo"] {
+        assert!(!listed.contains(secret), "{listed}");
+    }
+    // Integrators' keys are not kiosks.
+    let (st, _) = s.get(&s.live_key, "/v1/kiosk/sessions/waiting").await;
+    assert_eq!(st, 401);
+
+    let (st, claimed) = s
+        .claim(
+            &kiosk,
+            &json!({ "sessionId": first, "staffOperator": "Amal" }),
+        )
+        .await;
+    assert_eq!(st, 200, "{claimed}");
+    assert_eq!(claimed["sessionId"], first.as_str());
+    assert!(claimed["referenceImage"]["data"].as_str().unwrap().len() > 100);
+    let (_, list) = s.get(&kiosk.credential, "/v1/kiosk/sessions/waiting").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1, "{list}");
+    // Claimed: another kiosk's staff cannot take it; nor anyone a foreign session.
+    let (st, body) = s
+        .claim(
+            &other,
+            &json!({ "sessionId": first, "staffOperator": "Bruno" }),
+        )
+        .await;
+    assert_eq!(
+        (st, code(&body)),
+        (409, "SESSION_ALREADY_CLAIMED"),
+        "{body}"
+    );
+    let (st, body) = s
+        .claim(
+            &kiosk,
+            &json!({ "sessionId": foreign, "staffOperator": "Amal" }),
+        )
+        .await;
+    assert_eq!(
+        (st, code(&body)),
+        (404, "SESSION_EXPIRED_OR_NOT_FOUND"),
+        "{body}"
+    );
+    for bad in [
+        json!({ "sessionId": second }),
+        json!({ "sessionId": second, "staffOperator": "  " }),
+        json!({ "sessionId": second, "staffOperator": "x".repeat(65) }),
+        json!({ "digitString": "123456", "staffOperator": "Amal" }),
+    ] {
+        let (st, body) = s.claim(&kiosk, &bad).await;
+        assert_eq!((st, code(&body)), (400, "INVALID_REQUEST"), "{bad}: {body}");
+    }
+    // Expired sessions are not listed.
+    s.clock.advance(3_600_000 * 25);
+    let (_, list) = s.get(&kiosk.credential, "/v1/kiosk/sessions/waiting").await;
+    assert_eq!(list["data"], json!([]), "{list}");
+    s.stop().await;
+}
+
 /// Forged, altered, replayed and mismatched results are refused; nothing they claim is stored.
 pub async fn bad_results_are_refused(b: Backend) {
     let s = TestServer::start(b).await;
