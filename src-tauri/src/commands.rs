@@ -27,9 +27,6 @@ pub(crate) fn preview_on(channel: Channel<InvokeResponseBody>) -> facekiosk_runn
     })
 }
 
-/// The texts shipped with the app, by language.
-const TEXTS: &[(&str, &str)] = &[("en", include_str!("../../texts/en.json"))];
-
 /// What the welcome screen needs to know.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -128,15 +125,12 @@ pub async fn kiosk_info(state: State<'_, AppState>) -> Result<KioskInfo, UiError
     })
 }
 
-/// The texts of one language (every string the screens show, by key).
+/// The texts of one language (every string the screens show, by key): the built-in ones with
+/// the deployment's overrides (`kiosk.texts_dir`).
 #[tauri::command]
-pub fn texts(lang: String) -> Result<serde_json::Value, UiError> {
-    let text = TEXTS
-        .iter()
-        .find(|(l, _)| *l == lang)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| UiError::new("INVALID_CONFIG", format!("no texts for `{lang}`")))?;
-    serde_json::from_str(text).map_err(|e| UiError::new("INVALID_CONFIG", e.to_string()))
+pub fn texts(state: State<'_, AppState>, lang: String) -> Result<serde_json::Value, UiError> {
+    facekiosk_kiosk::texts::load(&lang, state.config.kiosk.texts_dir.as_deref())
+        .map_err(|e| UiError::new("INVALID_CONFIG", e))
 }
 
 /// What a claim tells the screen.

@@ -20,10 +20,14 @@ use facekiosk_kiosk::store::KioskStore;
 /// exists, else the defaults. An invalid file stops the app with the reason.
 fn load_config() -> Result<KioskConfig, String> {
     let explicit = std::env::var_os("FACEKIOSK_CONFIG").map(std::path::PathBuf::from);
-    match config_path(explicit.as_deref()) {
-        Some(path) => read(&path).map_err(|e| e.to_string()),
-        None => Ok(KioskConfig::default()),
-    }
+    let config = match config_path(explicit.as_deref()) {
+        Some(path) => read(&path).map_err(|e| e.to_string())?,
+        None => KioskConfig::default(),
+    };
+    // Every language offered must have its texts, and a deployment's texts must be valid: a
+    // kiosk must not start to show blank or broken screens.
+    facekiosk_kiosk::texts::validate(&config.kiosk.languages, config.kiosk.texts_dir.as_deref())?;
+    Ok(config)
 }
 
 fn main() {

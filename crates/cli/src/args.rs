@@ -82,6 +82,8 @@ pub enum Command {
     Keys(KeysArgs),
     /// The kiosk app's staff panel: hash a staff PIN for facekiosk.toml.
     Staff(StaffArgs),
+    /// The kiosk app's texts: check them (missing and extra keys, bad placeholders).
+    Texts(TextsArgs),
     /// Verify a signed result as an integrator would: signature, expiry, key id.
     VerifyResult(VerifyResultArgs),
     /// Run the verification API (sessions, kiosks, signed results) on SQLite or PostgreSQL.
@@ -544,6 +546,28 @@ pub enum StaffCommand {
         /// Print a whole `[[staff.operators]]` table for this staff member instead.
         #[arg(long)]
         name: Option<String>,
+    },
+}
+
+/// `facekiosk texts`.
+#[derive(Debug, Args)]
+pub struct TextsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TextsCommand,
+}
+
+/// `facekiosk texts` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TextsCommand {
+    /// Compare every language's texts with the default language's (en): missing keys (shown in
+    /// English), extra keys (never shown), bad placeholders. Exit 1 when anything is found.
+    Check {
+        /// A deployment's texts folder (`kiosk.texts_dir`: `<lang>.json` overrides or new
+        /// languages) instead of the built-in texts; overrides of a built-in language need
+        /// not repeat every key.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -51,6 +51,7 @@ fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Session(a) => cmd::session::run(&config, a, out),
         Command::Keys(a) => cmd::keys::run(&config, a, out),
         Command::Staff(a) => cmd::staff::run(a, out),
+        Command::Texts(a) => cmd::staff::texts(a, out),
         Command::VerifyResult(a) => cmd::keys::verify_result(a, out),
         Command::Serve(a) => cmd::serve::serve(&config, a),
         Command::ApiKey(a) => cmd::serve::api_key(&config, a, out),

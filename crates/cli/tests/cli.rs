@@ -539,3 +539,57 @@ fn a_hashed_staff_pin_goes_into_the_config_and_opens_the_panel() {
         );
     }
 }
+
+/// `texts check`: the shipped texts are clean; a deployment's folder with a missing key, an
+/// extra key, a wrong placeholder and a broken file is reported, with exit code 1.
+#[test]
+fn texts_check_reports_what_a_deployment_got_wrong() {
+    let out = facekiosk(&["--json", "texts", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(json(&out)["clean"], true);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("en.json"),
+        r#"{ "screen": { "attract": { "title": "Welcome {custmer}" } }, "hint": { "NEW": "x" } }"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("xx.json"),
+        r#"{ "hint": { "MOVE_CLOSER": "closer" } }"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("zz.json"), "{ oops").unwrap();
+    let out = facekiosk(&["--json", "texts", "check", "--dir", s(dir.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let langs = v["languages"].as_array().unwrap();
+    let en = &langs[0];
+    assert_eq!(en["lang"], "en");
+    assert_eq!(en["extra"], serde_json::json!(["hint.NEW"]));
+    assert_eq!(
+        en["missing"],
+        serde_json::json!([]),
+        "overrides need not repeat keys"
+    );
+    assert!(
+        en["badPlaceholders"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("{custmer}"),
+        "{en}"
+    );
+    // A new language must have every key.
+    assert!(langs[1]["missing"].as_array().unwrap().len() > 20);
+    assert!(langs[2]["error"].as_str().unwrap().contains("not JSON"));
+    let text = facekiosk(&["texts", "check", "--dir", s(dir.path())]);
+    let human = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        human.contains("extra: hint.NEW") && human.contains("zz  PROBLEMS"),
+        "{human}"
+    );
+}

@@ -45,8 +45,12 @@ pub struct KioskSection {
     /// The app's camera: `camera` (the first), `camera:N`, or a video file or folder of frames
     /// (for tests and demonstrations: its results are signed with a test key).
     pub camera: String,
-    /// The languages the app offers (each needs `texts/<lang>.json`), the first by default.
+    /// The languages the app offers (built in, or `<lang>.json` in `texts_dir`), the first by
+    /// default.
     pub languages: Vec<String>,
+    /// A deployment's texts: `<lang>.json` files whose keys override the built-in texts (or add
+    /// a language), read at start; `facekiosk texts check --dir` checks them.
+    pub texts_dir: Option<PathBuf>,
     /// With nobody touching the screen for this long, the app goes back to its welcome
     /// screen and forgets what was typed, s.
     pub idle_timeout_s: u64,
@@ -63,6 +67,7 @@ impl Default for KioskSection {
             keys_dir: None,
             camera: "camera".to_owned(),
             languages: vec!["en".to_owned()],
+            texts_dir: None,
             idle_timeout_s: 60,
             outcome_s: 8,
             test_challenge_seed: None,
@@ -162,6 +167,7 @@ pub fn read(path: &Path) -> Result<KioskConfig, KioskError> {
     rebase(&mut config.face.models_dir);
     rebase(&mut config.face.calibration);
     rebase(&mut config.kiosk.keys_dir);
+    rebase(&mut config.kiosk.texts_dir);
     rebase(&mut config.server.data_dir);
     rebase(&mut config.server.photo_key_file);
     Ok(config)

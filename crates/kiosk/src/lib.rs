@@ -23,6 +23,7 @@ pub mod panel;
 pub mod scan;
 pub mod staff;
 pub mod store;
+pub mod texts;
 pub mod visit;
 pub mod walkin;
 

@@ -1,11 +1,12 @@
-//! `facekiosk staff hash-pin`: the Argon2id hash of a staff PIN for facekiosk.toml. The PIN is
-//! read from stdin (never from the command line, where `ps` and shell history would keep it).
+//! The kiosk app's set-up from the command line: `facekiosk staff hash-pin` (the Argon2id hash
+//! of a staff PIN for facekiosk.toml; the PIN is read from stdin, never from the command line,
+//! where `ps` and shell history would keep it) and `facekiosk texts check`.
 
 use std::io::BufRead;
 
 use facekiosk_kiosk::staff::{hash_pin, is_pin};
 
-use crate::args::{StaffArgs, StaffCommand};
+use crate::args::{StaffArgs, StaffCommand, TextsArgs, TextsCommand};
 use crate::output::{Outcome, Output};
 
 /// Runs `facekiosk staff …`.
@@ -38,4 +39,42 @@ pub fn run(args: &StaffArgs, out: &Output) -> anyhow::Result<Outcome> {
 
 fn toml_string(s: &str) -> String {
     toml::Value::String(s.to_owned()).to_string()
+}
+
+/// Runs `facekiosk texts …`.
+pub fn texts(args: &TextsArgs, out: &Output) -> anyhow::Result<Outcome> {
+    let TextsCommand::Check { dir } = &args.command;
+    let reports = facekiosk_kiosk::texts::check(dir.as_deref()).map_err(anyhow::Error::msg)?;
+    let clean = reports.iter().all(|r| r.is_clean());
+    let value = serde_json::json!({ "clean": clean, "languages": reports });
+    out.print(&value, || {
+        let mut s = String::new();
+        for r in &reports {
+            if r.is_clean() {
+                s.push_str(&format!("{}  ok  ({})\n", r.lang, r.source));
+                continue;
+            }
+            s.push_str(&format!("{}  PROBLEMS  ({})\n", r.lang, r.source));
+            if let Some(e) = &r.error {
+                s.push_str(&format!("  error: {e}\n"));
+            }
+            for k in &r.missing {
+                s.push_str(&format!("  missing: {k} (shown in English)\n"));
+            }
+            for k in &r.extra {
+                s.push_str(&format!(
+                    "  extra: {k} (not a key of the default language)\n"
+                ));
+            }
+            for b in &r.bad_placeholders {
+                s.push_str(&format!("  placeholder: {}: {}\n", b.key, b.problem));
+            }
+        }
+        s
+    })?;
+    Ok(if clean {
+        Outcome::Success
+    } else {
+        Outcome::Negative
+    })
 }
