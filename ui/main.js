@@ -8,6 +8,7 @@ import { setTexts, setEnglish } from "./texts.js";
 import { setupView, applyLanguage, render } from "./view.js";
 import { showFrame, clearPreview, SCAN, WALK_IN, CAMERA_TEST } from "./preview.js";
 import { frameBytes } from "./geometry.js";
+import { installLockdown } from "./lockdown.js";
 
 /** How often deadlines (idle, outcome countdown) are checked (ms). */
 const TICK_MS = 200;
@@ -291,6 +292,7 @@ function onLogoUp() {
 }
 
 function boot() {
+  installLockdown();
   setupView();
   render(state, null);
   document.addEventListener("click", onClick);

@@ -10,6 +10,7 @@
 )]
 
 mod commands;
+mod lockdown;
 mod staff;
 mod state;
 
@@ -52,8 +53,30 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // One app at a time on this kiosk's outbox and camera (held until the process ends).
+    let _lock = match store.lock_app() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("facekiosk-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    lockdown::autostart(
+        config.kiosk.autostart,
+        std::env::var_os("FACEKIOSK_CONFIG")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    );
     state::spawn_sync_worker(&config, &store);
+    let kiosk_mode = config.kiosk.lockdown;
     let result = tauri::Builder::default()
+        .plugin(lockdown::navigation_guard())
+        .setup(move |app| {
+            if kiosk_mode {
+                lockdown::apply(app);
+            }
+            Ok(())
+        })
         .manage(state::AppState::start(config, store, started))
         .invoke_handler(tauri::generate_handler![
             commands::kiosk_info,

@@ -140,6 +140,26 @@ impl Driver {
         self.tap("[data-action=submit]").await;
     }
 
+    /// Presses keys together (held in order, released in reverse), as a keyboard would.
+    async fn chord(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({ "type": "keyDown", "value": k }))
+            .collect();
+        actions.extend(
+            keys.iter()
+                .rev()
+                .map(|k| json!({ "type": "keyUp", "value": k })),
+        );
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
+        )
+        .await;
+        self.call(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     /// Types a staff PIN on the PIN screen's keypad and submits it.
     async fn type_pin(&self, pin: &str) {
         for d in pin.chars() {
@@ -456,6 +476,31 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let outcome = async {
         d.until_screen("attract", Duration::from_secs(30)).await;
         d.screenshot(&shots.join("attract.png")).await;
+        // Kiosk mode: reload, print and find shortcuts do nothing; the page cannot be sent
+        // elsewhere; there is no context menu. A reload would forget the marker.
+        d.js("window.__marker = 42; return 0").await;
+        const CONTROL: &str = "\u{E009}";
+        const F5: &str = "\u{E035}";
+        for chord in [&[F5][..], &[CONTROL, "r"], &[CONTROL, "p"], &[CONTROL, "f"]] {
+            d.chord(chord).await;
+        }
+        d.js("window.location.href = 'http://127.0.0.1:9/elsewhere'; return 0")
+            .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            d.js("return window.__marker").await,
+            json!(42),
+            "not reloaded"
+        );
+        assert_eq!(
+            d.js("return window.location.protocol").await,
+            json!("tauri:"),
+            "not navigated away"
+        );
+        assert_eq!(d.screen().await, "attract");
+        let menu = "const e = new MouseEvent('contextmenu', { bubbles: true, cancelable: true }); \
+                    document.body.dispatchEvent(e); return e.defaultPrevented";
+        assert_eq!(d.js(menu).await, json!(true), "no context menu");
         d.tap("[data-action=start]").await;
         d.until_screen("keypad", Duration::from_secs(5)).await;
         d.type_code("000000").await;

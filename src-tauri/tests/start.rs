@@ -62,3 +62,31 @@ fn a_config_or_texts_it_cannot_run_with_stop_the_app_with_the_reason() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// One app at a time on a kiosk's data: a second one is refused, and says which lock it met.
+#[test]
+fn a_second_app_on_the_same_kiosk_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = facekiosk_kiosk::config::KioskConfig::default();
+    let store = facekiosk_kiosk::store::KioskStore::in_dir(&data, &config);
+    let _held = store.lock_app().unwrap();
+    let path = dir.path().join("facekiosk.toml");
+    std::fs::write(&path, "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_facekiosk-app"))
+        .env("FACEKIOSK_CONFIG", &path)
+        .env("FACEKIOSK_DATA_DIR", &data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already running") && stderr.contains("app.lock"),
+        "{stderr}"
+    );
+    // Released, the lock is free again.
+    drop(_held);
+    assert!(store.lock_app().is_ok());
+}

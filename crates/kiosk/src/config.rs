@@ -59,6 +59,12 @@ pub struct KioskSection {
     /// Fixes the liveness challenges' draw, for a `camera` that is a clip recorded for that
     /// draw (tests, demonstrations). Refused with a real camera.
     pub test_challenge_seed: Option<u64>,
+    /// Kiosk mode: the window fills the screen without decorations, and the page cannot be
+    /// navigated away, reloaded, printed, searched, zoomed or given a context menu.
+    pub lockdown: bool,
+    /// Start the app when the kiosk's user session starts (an XDG autostart entry, written or
+    /// removed at each start).
+    pub autostart: bool,
 }
 
 impl Default for KioskSection {
@@ -71,6 +77,8 @@ impl Default for KioskSection {
             idle_timeout_s: 60,
             outcome_s: 8,
             test_challenge_seed: None,
+            lockdown: true,
+            autostart: false,
         }
     }
 }

@@ -79,6 +79,31 @@ impl KioskStore {
             .ok_or(KioskError::NoDataDir("the kiosk's registration and outbox"))
     }
 
+    /// Takes the lock that lets one app at a time run on this kiosk's outbox and camera: held
+    /// while the returned file is open. A second app is refused with the lock's path.
+    pub fn lock_app(&self) -> Result<std::fs::File, KioskError> {
+        let dir = self.sync_dir()?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| KioskError::Other(format!("{}: {e}", dir.display())))?;
+        let path = dir.join("app.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| KioskError::Other(format!("{}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(KioskError::Other(format!(
+                "another FaceKiosk app is already running on this kiosk (lock: {})",
+                path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(KioskError::Other(format!("{}: {e}", path.display())))
+            }
+        }
+    }
+
     /// The state of a kiosk whose data directory is `data` (what `$FACEKIOSK_DATA_DIR` says
     /// for [`new`](Self::new)); its keys in `config.kiosk.keys_dir` or `data/identity`.
     pub fn in_dir(data: &Path, config: &KioskConfig) -> KioskStore {
