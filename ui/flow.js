@@ -23,9 +23,10 @@ export const PIN_MAX = 12;
 
 /**
  * Staff screens: a staff session may be open on each, so leaving them for the start locks it; a
- * walk-in that the app accepted is the one way out into a visit (the app ended the session then).
+ * walk-in that the app accepted, or a waiting session it took for staff, are the ways out into a
+ * visit (the app ended the session then).
  */
-export const STAFF_SCREENS = ["staffPin", "staffMenu", "walkIn", "cameraTest"];
+export const STAFF_SCREENS = ["staffPin", "staffMenu", "staffWaiting", "walkIn", "cameraTest"];
 
 /** Screens that show the camera without a face session: their frames and answers carry `scanSeq`. */
 const CAMERA_SCREENS = ["scan", "walkIn", "cameraTest"];
@@ -74,6 +75,13 @@ const SCAN_RETYPE_ERRORS = {
 
 /** Staff answers that end on the PIN screen: the staff session is over (ended by the app, or idle there). */
 const STAFF_REQUIRED = "STAFF_REQUIRED";
+
+/** Pick errors that mean the session is no longer there to take: said on the list, which is loaded again. */
+const PICK_GONE = {
+  SESSION_ALREADY_CLAIMED: "screen.staffWaiting.claimed",
+  SESSION_ENDED: "screen.staffWaiting.ended",
+  SESSION_EXPIRED_OR_NOT_FOUND: "screen.staffWaiting.expired",
+};
 
 /** How long a lockout lasts when the app does not say (s). */
 const DEFAULT_LOCK_S = 30;
@@ -126,6 +134,16 @@ function freshStaff(intent, notice = null) {
     notice,
     confirmExit: false,
     exiting: false,
+    // The kiosk cannot reach the service in this sign-in: it came from the offline screen, or a
+    // staff command said NETWORK_ERROR (a list loaded since says it is back). A walk-in made
+    // meanwhile is an offline visit (its outcome says the result will be sent later).
+    offline: intent === "walkIn",
+    // The day's waiting sessions (`staffWaiting`): null until loaded, then as normalizeWaiting made them.
+    waiting: null,
+    waitingLoading: false,
+    // The session tapped on the list, asked about before it is taken; `picking` while the app takes it.
+    confirmPick: null,
+    picking: false,
   };
 }
 
@@ -148,6 +166,8 @@ export function initialState() {
     staff: null,
     // Numbers the overview requests: an answer for an earlier one (even of another sign-in) is ignored.
     overviewSeq: 0,
+    // The same for the waiting list's requests (and the pick made from the list they drew).
+    waitingSeq: 0,
     // A press on the logo that opens the staff sign-in if held until then.
     pressDeadline: null,
     session: null,
@@ -168,6 +188,15 @@ export function initialState() {
 export function staffLockSeconds(state) {
   if (!state.staff || state.staff.lockedUntil == null) return 0;
   return Math.max(0, Math.ceil((state.staff.lockedUntil - state.now) / 1000));
+}
+
+/**
+ * Whether the outcome screen says the result waits on this kiosk for the network. Every result is
+ * queued first (the queue is how results are sent), so `queued` alone says nothing: only a visit
+ * made while the kiosk was offline (a walk-in from the offline screen) gets the note.
+ */
+export function showsQueuedNote(state) {
+  return !!(state.outcome && state.outcome.queued && state.session && state.session.offline);
 }
 
 /** Whole seconds left until the outcome screen returns to attract (for its countdown). */
@@ -261,11 +290,15 @@ function messageOf(error) {
  * their request), `staffRefresh`, `staffWalkIn`, `walkInHint`, `walkInDone`, `walkInFailed`,
  * `walkInCancel`, `staffCameraTest`, `cameraTestDone`, `cameraTestFailed`, `cameraTestBack` (the
  * camera ones with the `seq` of their stream, `scanFirstFrame` too), `lock`, `exit`,
- * `exitDismiss`, `exitConfirm`, `exitFailed`.
+ * `exitDismiss`, `exitConfirm`, `exitFailed`, `staffWaiting`, `waitingLoaded`, `waitingFailed`,
+ * `waitingRefresh`, `waitingBack`, `waitingPick` (with the `sessionId` tapped), `pickDismiss`,
+ * `pickConfirm`, `picked`, `pickFailed` (the list's and the pick's answers with the `seq` of
+ * their list).
  *
  * Effects: `loadTexts {lang}`, `claim {digits}`, `startScan {seq}`, `cancelScan`,
  * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`, `staffUnlock {pin}`,
- * `staffLock`, `staffOverview {seq}`, `startWalkIn {seq}`, `startCameraTest {seq}`, `staffExit`.
+ * `staffLock`, `staffOverview {seq}`, `staffWaitingSessions {seq}`, `staffPick {seq, sessionId}`,
+ * `startWalkIn {seq}`, `startCameraTest {seq}`, `staffExit`.
  */
 export function next(prev, event) {
   const state = { ...prev, now: event.now ?? prev.now };
@@ -612,6 +645,19 @@ function toMenu(state, notice = null) {
   };
 }
 
+/**
+ * The waiting list, asking the app for it on the way (Refresh, or after a pick that found its
+ * session gone: the list drawn stays until the new one comes).
+ */
+function toWaiting(state, notice = null) {
+  const seq = state.waitingSeq + 1;
+  const staff = { ...state.staff, notice, waitingLoading: true, confirmPick: null, picking: false };
+  return {
+    state: go({ ...state, waitingSeq: seq, staff }, "staffWaiting"),
+    effects: [{ type: "staffWaitingSessions", seq }],
+  };
+}
+
 /** The staff session is over (the app said STAFF_REQUIRED): sign in again. */
 function toPinAgain(state) {
   return { state: toPin(state, "menu", { key: "screen.staffPin.ended" }), effects: [] };
@@ -674,6 +720,23 @@ function normalizeOverview(o) {
     })),
     settings: list(data.settings).map((x) => ({ key: str(x.key), value: str(x.value) })),
   };
+}
+
+/**
+ * The waiting list as the screen draws it: only sessions with an id, every field of its type
+ * (times in ms: the app says unix seconds), in the app's order (newest first).
+ */
+function normalizeWaiting(answer) {
+  const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
+  const data = Array.isArray(answer) ? answer : obj(answer).data;
+  const ms = (v) => (typeof v === "number" && Number.isFinite(v) ? v * 1000 : null);
+  return (Array.isArray(data) ? data : []).map(obj).map((w) => ({
+    sessionId: w.sessionId == null ? "" : String(w.sessionId),
+    reference: typeof w.clientReferenceId === "string" && w.clientReferenceId.trim() ? w.clientReferenceId.trim() : null,
+    test: !!w.test,
+    created: ms(w.createdAt),
+    expires: ms(w.expiresAt),
+  })).filter((w) => w.sessionId !== "");
 }
 
 /** The staff events (and anything else: unknown events change nothing). */
@@ -761,6 +824,8 @@ function onStaffEvent(state, event) {
       return toMenu(state);
 
     case "staffWalkIn":
+      // From the menu; from the waiting list too while it says the service cannot be reached.
+      if (screen === "staffWaiting" && staff.offline && !staff.picking) return startWalkIn(state);
       if (screen !== "staffMenu" || staff.exiting) return same;
       return startWalkIn(state);
 
@@ -775,10 +840,17 @@ function onStaffEvent(state, event) {
         const broken = toOutcome({ ...state, scan: null, staff: null }, "error", "UNEXPECTED_ERROR");
         return { state: broken, effects: [{ type: "staffLock" }] };
       }
-      // The app ended the staff session itself: from here on it is the customer's visit.
+      // The app ended the staff session itself: from here on it is the customer's visit (an
+      // offline one if the kiosk could not reach the service when staff started it).
       return {
         state: go(
-          { ...state, scan: null, staff: null, digits: "", session: { id: event.sessionId, test: !!event.test, walkIn: true } },
+          {
+            ...state,
+            scan: null,
+            staff: null,
+            digits: "",
+            session: { id: event.sessionId, test: !!event.test, walkIn: true, offline: !!staff.offline },
+          },
           "consent",
         ),
         effects: [],
@@ -835,6 +907,91 @@ function onStaffEvent(state, event) {
       const back = toMenu(state);
       if (!state.scan.error) back.effects.unshift({ type: "cancelScan" });
       return back;
+    }
+
+    case "staffWaiting":
+      // A new look at the list: the one drawn on an earlier visit to it is not shown meanwhile.
+      if (screen !== "staffMenu" || staff.exiting) return same;
+      return toWaiting({ ...state, staff: { ...staff, waiting: null } });
+
+    case "waitingLoaded": {
+      if (screen !== "staffWaiting" || event.seq !== state.waitingSeq) return same;
+      // A list that came means the service is reached: no walk-in offered instead any more.
+      const waiting = normalizeWaiting(event.sessions);
+      return { state: { ...state, staff: { ...staff, waiting, waitingLoading: false, offline: false } }, effects: [] };
+    }
+
+    case "waitingFailed": {
+      if (screen !== "staffWaiting" || event.seq !== state.waitingSeq) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      // No list, rather than one that may be out of date (the screen says it could not be loaded).
+      const s = { ...staff, waiting: null, waitingLoading: false };
+      if (code === "NETWORK_ERROR") {
+        s.offline = true;
+        s.notice = { key: "screen.staffWaiting.offline" };
+      } else if (code === "NOT_REGISTERED") {
+        s.notice = { key: "screen.staffWaiting.notRegistered" };
+      } else {
+        s.notice = { key: "screen.staffWaiting.loadFailed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      }
+      return { state: { ...state, staff: s }, effects: [] };
+    }
+
+    case "waitingRefresh":
+      if (screen !== "staffWaiting" || staff.waitingLoading || staff.picking) return same;
+      return toWaiting(state);
+
+    case "waitingBack":
+      if (screen !== "staffWaiting" || staff.picking) return same;
+      return toMenu(state);
+
+    case "waitingPick": {
+      // A session tapped: asked about first (staff vouch for the customer in front of them).
+      if (screen !== "staffWaiting" || staff.picking || !staff.waiting) return same;
+      const pick = staff.waiting.find((w) => w.sessionId === event.sessionId);
+      if (!pick) return same;
+      return { state: { ...touched(state), staff: { ...staff, confirmPick: pick } }, effects: [] };
+    }
+
+    case "pickDismiss":
+      if (screen !== "staffWaiting" || !staff.confirmPick || staff.picking) return same;
+      return { state: { ...touched(state), staff: { ...staff, confirmPick: null } }, effects: [] };
+
+    case "pickConfirm":
+      if (screen !== "staffWaiting" || !staff.confirmPick || staff.picking) return same;
+      return {
+        state: { ...touched(state), staff: { ...staff, picking: true, notice: null } },
+        effects: [{ type: "staffPick", seq: state.waitingSeq, sessionId: staff.confirmPick.sessionId }],
+      };
+
+    case "picked":
+      if (screen !== "staffWaiting" || !staff.picking || event.seq !== state.waitingSeq) return same;
+      if (typeof event.sessionId !== "string" || event.sessionId === "") {
+        const broken = toOutcome({ ...state, staff: null }, "error", "UNEXPECTED_ERROR");
+        return { state: broken, effects: [{ type: "staffLock" }] };
+      }
+      // The app took the session in the staff member's name and ended the staff session: from
+      // here on it is the customer's visit, as after a claim.
+      return {
+        state: go({ ...state, staff: null, digits: "", session: { id: event.sessionId, test: !!event.test } }, "consent"),
+        effects: [],
+      };
+
+    case "pickFailed": {
+      if (screen !== "staffWaiting" || !staff.picking || event.seq !== state.waitingSeq) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      const s = { ...staff, picking: false, confirmPick: null };
+      // Taken, ended or gone meanwhile: said, and the list is asked for again.
+      if (PICK_GONE[code]) return toWaiting({ ...state, staff: s }, { key: PICK_GONE[code] });
+      if (code === "NETWORK_ERROR") {
+        s.offline = true;
+        s.notice = { key: "screen.staffWaiting.pickOffline" };
+      } else {
+        s.notice = { key: "screen.staffWaiting.pickFailed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      }
+      return { state: { ...touched(state), staff: s }, effects: [] };
     }
 
     case "lock":

@@ -80,6 +80,18 @@ function run(effect) {
         (error) => dispatch({ type: "overviewFailed", seq: effect.seq, error }),
       );
       break;
+    case "staffWaitingSessions":
+      bridge.invoke("staff_waiting_sessions").then(
+        (answer) => dispatch({ type: "waitingLoaded", seq: effect.seq, sessions: answer }),
+        (error) => dispatch({ type: "waitingFailed", seq: effect.seq, error }),
+      );
+      break;
+    case "staffPick":
+      bridge.invoke("staff_pick_session", { sessionId: effect.sessionId }).then(
+        (r) => dispatch({ type: "picked", seq: effect.seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
+        (error) => dispatch({ type: "pickFailed", seq: effect.seq, error }),
+      );
+      break;
     case "startWalkIn":
       startWalkIn(effect);
       break;
@@ -212,7 +224,8 @@ function onClick(e) {
   const target = e.target instanceof Element ? e.target.closest("[data-action]") : null;
   if (target) {
     if (target.disabled) return;
-    dispatch({ type: target.dataset.action, digit: target.dataset.digit, lang: target.dataset.lang });
+    const { action, digit, lang, session } = target.dataset;
+    dispatch({ type: action, digit, lang, sessionId: session });
     return;
   }
   // The whole welcome screen is one big start button.
@@ -263,6 +276,9 @@ function onKey(e) {
     onPinKey(e, onButton);
   } else if (state.screen === "staffMenu" && e.key === "Escape" && state.staff.confirmExit) {
     dispatch({ type: "exitDismiss" });
+  } else if (state.screen === "staffWaiting" && e.key === "Escape") {
+    // Closes the question first; then back to the menu.
+    dispatch({ type: state.staff.confirmPick ? "pickDismiss" : "waitingBack" });
   } else if (state.screen === "walkIn" && e.key === "Escape") {
     dispatch({ type: "walkInCancel" });
   } else if (state.screen === "cameraTest" && e.key === "Escape") {

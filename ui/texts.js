@@ -1,5 +1,6 @@
 // Every string the customer sees comes from here, by key ("screen.attract.title", "hint.MOVE_CLOSER").
 // A key missing in the current language falls back to English, then to the key itself: never a blank.
+// Numbers are written in the texts' digits (`screen.digits`: "latn" 0-9, or "arab" ٠-٩).
 
 let current = {};
 let english = {};
@@ -39,11 +40,75 @@ export function has(key) {
   return lookup(current, key) !== undefined || lookup(english, key) !== undefined;
 }
 
-/** The text for `key` with `{name}` placeholders filled from `vars`. */
+/**
+ * The digits numbers are written with: `screen.digits` of the texts, "latn" (0-9) by default,
+ * "arab" for Arabic-Indic (٠-٩); any other numbering system Intl knows works too.
+ */
+export function numberingSystem() {
+  const wanted = lookup(current, "screen.digits") ?? lookup(english, "screen.digits") ?? "latn";
+  return numberFormat(wanted).resolvedOptions().numberingSystem;
+}
+
+const formats = new Map();
+
+/** A number format of the current language in `system` (cached); Latin digits if Intl lacks it. */
+function numberFormat(system) {
+  const id = `${currentLang} ${system}`;
+  if (!formats.has(id)) {
+    const make = (lang, numberingSystem) => {
+      try {
+        return new Intl.NumberFormat(lang, { numberingSystem });
+      } catch {
+        return null; // an unknown language tag or a malformed numbering system
+      }
+    };
+    let format = make(currentLang, system);
+    if (!format || format.resolvedOptions().numberingSystem !== system) {
+      format = make(currentLang, "latn") || make("en", "latn");
+    }
+    formats.set(id, format);
+  }
+  return formats.get(id);
+}
+
+/** A number as the current language writes it, in its digits (`screen.digits`). */
+export function formatNumber(n) {
+  return numberFormat(numberingSystem()).format(n);
+}
+
+/** A string's ASCII digits (a keypad's captions, a code) in the texts' digits; the rest as it is. */
+export function formatDigits(text) {
+  const system = numberingSystem();
+  if (system === "latn") return String(text);
+  const format = numberFormat(system);
+  return String(text).replace(/[0-9]/g, (d) => format.format(Number(d)));
+}
+
+/** An Intl.DateTimeFormat with `options` in `lang` (the current language), in the texts' digits. */
+export function dateTimeFormat(options, lang = currentLang) {
+  const numbered = { ...options, numberingSystem: numberingSystem() };
+  try {
+    return new Intl.DateTimeFormat(lang, numbered);
+  } catch {
+    return new Intl.DateTimeFormat("en", options);
+  }
+}
+
+/**
+ * The text for `key` with `{name}` placeholders filled from `vars`. Numbers among `vars`, and the
+ * digits the text itself holds ("your 6-digit code"), are written in the texts' digits; strings
+ * (codes, ids) are put in as they are.
+ */
 export function t(key, vars) {
-  const text = lookup(current, key) ?? lookup(english, key) ?? key;
+  let text = lookup(current, key) ?? lookup(english, key) ?? key;
+  // Digits in the text, but not in a placeholder's name.
+  if (/[0-9]/.test(text)) text = text.replace(/\{\w+\}|[0-9]+/g, (m) => (m.startsWith("{") ? m : formatDigits(m)));
   if (!vars) return text;
-  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+  return text.replace(/\{(\w+)\}/g, (m, name) => {
+    if (!(name in vars)) return m;
+    const v = vars[name];
+    return typeof v === "number" && Number.isFinite(v) ? formatNumber(v) : String(v);
+  });
 }
 
 /** The first of `keys` that has a text (e.g. a code's own text, else a generic one). */

@@ -2,9 +2,9 @@
 // pictures that change. Only touches what changed, so CSS animations and screen readers are not
 // disturbed by a re-render.
 
-import { t, plural, firstOf, has, applyTexts } from "./texts.js";
+import { t, plural, firstOf, has, applyTexts, numberingSystem, formatNumber, formatDigits, dateTimeFormat } from "./texts.js";
 import { icon, hintIcon, applyIcons } from "./icons.js";
-import { secondsLeft, staffLockSeconds, CODE_LENGTH, PIN_MIN, OUTCOME_SCREENS } from "./flow.js";
+import { secondsLeft, staffLockSeconds, showsQueuedNote, CODE_LENGTH, PIN_MIN, OUTCOME_SCREENS } from "./flow.js";
 import { faceInOval } from "./geometry.js";
 import { frameSize } from "./preview.js";
 
@@ -44,8 +44,12 @@ export function applyLanguage(state) {
   const root = document.documentElement;
   root.lang = state.lang;
   root.dir = t("screen.dir") === "rtl" ? "rtl" : "ltr";
+  // The texts' digits (`screen.digits`: style.css numbers the steps with them too).
+  root.dataset.digits = numberingSystem();
   document.title = t("screen.appName");
   applyTexts(document);
+  // The keypads' captions in those digits; what a key types stays its ASCII `data-digit`.
+  for (const key of document.querySelectorAll(".key[data-digit]")) setText(key, formatDigits(key.dataset.digit));
   buildLanguages(state);
   render(state, null);
 }
@@ -106,6 +110,9 @@ export function render(state, prev) {
     case "staffMenu":
       renderStaffMenu(state, prev);
       break;
+    case "staffWaiting":
+      renderStaffWaiting(state, prev);
+      break;
     case "walkIn":
       renderWalkIn(state);
       break;
@@ -118,11 +125,15 @@ export function render(state, prev) {
   show($("cancel-dialog"), state.screen === "capture" && state.confirmCancel);
   const confirmExit = state.screen === "staffMenu" && state.staff.confirmExit;
   show($("exit-dialog"), confirmExit);
+  const confirmPick = state.screen === "staffWaiting" && !!state.staff.confirmPick;
+  show($("pick-dialog"), confirmPick);
 
   if (changedScreen && prev) focusHeading(state.screen);
   if (state.confirmCancel && !(prev && prev.confirmCancel)) $("cancel-title").focus({ preventScroll: true });
   const wasConfirming = prev && prev.screen === "staffMenu" && prev.staff && prev.staff.confirmExit;
   if (confirmExit && !wasConfirming) $("exit-title").focus({ preventScroll: true });
+  const wasAsking = prev && prev.screen === "staffWaiting" && prev.staff && prev.staff.confirmPick;
+  if (confirmPick && !wasAsking) $("pick-title").focus({ preventScroll: true });
 }
 
 /** A screen reader reads the new screen from its title. */
@@ -167,7 +178,7 @@ function renderOutOfService(state) {
 function renderKeypad(state) {
   const cells = document.querySelectorAll("#code .code-cell");
   cells.forEach((cell, i) => {
-    setText(cell, state.digits[i] || "");
+    setText(cell, formatDigits(state.digits[i] || ""));
     cell.classList.toggle("filled", i < state.digits.length);
     cell.classList.toggle("current", i === state.digits.length && !state.claiming);
   });
@@ -273,7 +284,8 @@ function renderOutcome(state) {
     show(el, !!code);
     if (code) setText(el, t("screen.common.code", { code }));
   }
-  for (const el of section.querySelectorAll(".queued-note")) show(el, !!(state.outcome && state.outcome.queued));
+  // Only for a visit made offline: every result is queued first, which online means "sent soon".
+  for (const el of section.querySelectorAll(".queued-note")) show(el, showsQueuedNote(state));
   setText(section.querySelector(".countdown-text"), plural("screen.common.returning", secondsLeft(state)));
 }
 
@@ -324,7 +336,7 @@ function renderStaffMenu(state, prev) {
   show($("staff-notice"), !!st.notice);
   if (st.notice) setText($("staff-notice"), noticeText(st.notice));
   $("staff-refresh").disabled = st.loading || st.exiting;
-  for (const id of ["staff-lock", "staff-walkin", "staff-camera", "staff-exit"]) $(id).disabled = st.exiting;
+  for (const id of ["staff-lock", "staff-waiting", "staff-walkin", "staff-camera", "staff-exit"]) $(id).disabled = st.exiting;
   show($("exit-status"), st.exiting);
   for (const b of document.querySelectorAll("#exit-dialog button")) b.disabled = st.exiting;
 
@@ -333,15 +345,9 @@ function renderStaffMenu(state, prev) {
   if (!drawn) drawOverview(o, state.lang);
 }
 
-/** A time (unix ms) in the UI's language: date and time, short. */
+/** A time (unix ms) in the UI's language and digits: date and time, short. */
 function formatTime(ms, lang) {
-  let format;
-  try {
-    format = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
-  } catch {
-    format = new Intl.DateTimeFormat("en", { dateStyle: "short", timeStyle: "short" });
-  }
-  return format.format(new Date(ms));
+  return dateTimeFormat({ dateStyle: "short", timeStyle: "short" }, lang).format(new Date(ms));
 }
 
 /** A session id's end, enough to tell sessions apart (their start is the same for a while). */
@@ -364,7 +370,7 @@ function emptyItem(tag, key) {
 function drawOverview(o, lang) {
   const q = o ? o.queue : null;
   for (const name of ["pending", "inFlight", "dead", "acknowledged", "expired"]) {
-    setText($(`queue-${name}`), q ? new Intl.NumberFormat(lang).format(q[name]) : "–");
+    setText($(`queue-${name}`), q ? formatNumber(q[name]) : "–");
   }
   const sync = !q ? t("screen.staffMenu.loading")
     : t("screen.staffMenu.lastSync", {
@@ -416,6 +422,69 @@ function drawOverview(o, lang) {
     const li = element("li", "setting");
     li.append(element("span", "setting-key", x.key), element("span", "setting-value", x.value));
     settings.append(li);
+  }
+}
+
+function renderStaffWaiting(state, prev) {
+  const st = state.staff;
+  show($("waiting-notice"), !!st.notice);
+  if (st.notice) setText($("waiting-notice"), noticeText(st.notice));
+  $("waiting-refresh").disabled = st.waitingLoading || st.picking;
+  $("waiting-back").disabled = st.picking;
+  // Offered instead while the service cannot be reached.
+  const walkIn = $("waiting-walkin");
+  show(walkIn, st.offline && !st.waitingLoading);
+  walkIn.disabled = st.picking;
+
+  const list = st.waiting;
+  let count;
+  if (list) count = plural("screen.staffWaiting.count", list.length);
+  else count = t(st.waitingLoading ? "screen.staffMenu.loading" : "screen.staffWaiting.unavailable");
+  setText($("waiting-count"), count);
+  // The list is drawn again only for a new one (or a new language: `prev` is null then).
+  const drawn = prev && prev.screen === "staffWaiting" && prev.staff && prev.staff.waiting === list;
+  if (!drawn) drawWaiting(list, state.lang);
+  for (const b of document.querySelectorAll("#waiting-list button")) b.disabled = st.picking;
+
+  const pick = st.confirmPick;
+  if (pick) {
+    setText($("pick-ref"), waitingName(pick));
+    const time = $("pick-time");
+    show(time, pick.created != null);
+    if (pick.created != null) setText(time, t("screen.staffWaiting.created", { time: formatTime(pick.created, state.lang) }));
+  }
+  show($("pick-status"), st.picking);
+  for (const b of document.querySelectorAll("#pick-dialog button")) b.disabled = st.picking;
+}
+
+/** A waiting session as staff know it: the bank's reference for the customer, else its id's end. */
+function waitingName(w) {
+  return w.reference || shortId(w.sessionId);
+}
+
+/** The waiting sessions as big buttons: the name, when it was made, a tag for a test session. */
+function drawWaiting(list, lang) {
+  const ul = $("waiting-list");
+  ul.replaceChildren();
+  if (list && list.length === 0) ul.append(emptyItem("li", "screen.staffWaiting.empty"));
+  for (const w of list || []) {
+    const b = element("button", "waiting-item");
+    b.type = "button";
+    b.dataset.action = "waitingPick";
+    b.dataset.session = w.sessionId;
+    const head = element("span", "waiting-head");
+    const name = element("span", "waiting-ref", waitingName(w));
+    // A reference may be in any script: it sets its own direction, apart from the text around it.
+    name.dir = "auto";
+    head.append(name);
+    if (w.test) head.append(element("span", "pill pill-test", t("screen.staffWaiting.test")));
+    b.append(head);
+    if (w.created != null) {
+      b.append(element("span", "waiting-time", t("screen.staffWaiting.created", { time: formatTime(w.created, lang) })));
+    }
+    const li = element("li", "waiting-row");
+    li.append(b);
+    ul.append(li);
   }
 }
 

@@ -10,7 +10,7 @@ import zlib from "node:zlib";
 
 /** The app's Content-Security-Policy (tauri.conf.json), sent with every page so tests obey it. */
 export const APP_CSP =
-  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'";
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -22,6 +22,7 @@ const TYPES = {
   ".png": "image/png",
   ".jpg": "image/jpeg",
   ".ttf": "font/ttf",
+  ".woff2": "font/woff2",
   ".txt": "text/plain; charset=utf-8",
 };
 
@@ -196,7 +197,13 @@ export function imageStats(png) {
  *                                while it runs; a walk-in that resolves ends the staff session
  *     cameraTests: [plan],       one per staff_camera_test: frames until cancel_scan, then
  *                                `{ frames }` (plan {}), or plan { error } after its delayMs
+ *     waiting: [answer],         one per staff_waiting_sessions, in order (the last one repeats):
+ *                                { data: [...] } (the answer) or { error }; default { data: [] }
+ *     picks: { sessionId: answer }, staff_pick_session's: { test } (it resolves with that
+ *                                sessionId and ends the staff session, as does a session not
+ *                                named here) or { error }
  *   }
+ *   (waiting and picks answers take { delayMs } (default 60) or end when the test opens { gate })
  * plan = { sessionId, test } | { error: { code, message } }, with { delayMs } (how long the scan
  *        takes while frames flow, default 300) or { gate } (it ends when the test opens the gate)
  * step = { delay } | { event } | { gate } | { frames: true|false } | { delay, event }
@@ -216,6 +223,7 @@ export function fakeApp(scenario) {
   let scanCount = 0;
   let walkInCount = 0;
   let cameraTestCount = 0;
+  let waitingCount = 0;
 
   // Count blob URLs, to check that the preview revokes each one it replaces.
   const createUrl = URL.createObjectURL.bind(URL);
@@ -463,6 +471,17 @@ export function fakeApp(scenario) {
     }
   }
 
+  /** How long a staff answer takes: until its gate opens, or its delay. */
+  async function answerAfter(plan) {
+    if (plan.gate) {
+      const g = gate(plan.gate);
+      g.reached = true;
+      await g.promise;
+    } else {
+      await sleep(plan.delayMs ?? 60);
+    }
+  }
+
   function needStaff() {
     if (!staffState.open) throw { code: "STAFF_REQUIRED", message: "no staff session is open" };
   }
@@ -613,6 +632,26 @@ export function fakeApp(scenario) {
         }
         staffJobs.push({ cmd, rejected: plan.error.code });
         throw plan.error;
+      }
+      case "staff_waiting_sessions": {
+        needStaff();
+        const plans = (scenario.staff || {}).waiting || [{ data: [] }];
+        const plan = plans[Math.min(waitingCount++, plans.length - 1)];
+        await answerAfter(plan);
+        if (plan.error) throw plan.error;
+        return { data: JSON.parse(JSON.stringify(plan.data || [])) };
+      }
+      case "staff_pick_session": {
+        if (typeof args.sessionId !== "string" || !args.sessionId) {
+          throw { code: "UNEXPECTED_ERROR", message: "staff_pick_session needs a sessionId" };
+        }
+        needStaff();
+        const plan = ((scenario.staff || {}).picks || {})[args.sessionId] || {};
+        await answerAfter(plan);
+        if (plan.error) throw plan.error;
+        // The app took the session in the staff member's name and ended the staff session.
+        staffState.open = false;
+        return { sessionId: args.sessionId, test: !!plan.test };
       }
       case "staff_exit":
         needStaff();

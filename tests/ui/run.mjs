@@ -21,6 +21,8 @@ const SHOTS = process.env.UI_SHOTS
   : path.join(os.tmpdir(), "facekiosk-ui-screenshots");
 const VIEWPORT = { width: 1280, height: 800 };
 const CODE = "123456";
+/** The waiting session staff pick from the day's list (staff_pick_session). */
+const PICKED_ID = "ses_0195b7c8d9e0f1a2b3c4d5e6";
 
 // ---------------------------------------------------------------------------------------------
 // Scripted sessions (events as the Rust side sends them on the onEvent channel)
@@ -65,7 +67,8 @@ const SESSIONS = {
     { frames: false },
     { gate: "processing" },
     ev.status("complete"),
-    ev.outcome("success", null, false),
+    // Every result goes through the queue: queued, though the kiosk is online.
+    ev.outcome("success", null, true),
   ],
   fails: [
     ...opening,
@@ -95,7 +98,8 @@ const SESSIONS = {
     ev.outcome("failure", "SESSION_INVALIDATED_FACE_RECOGNITION_TOO_MANY_ATTEMPTS", true),
   ],
   broken: [...opening, { gate: "e" }, ev.outcome("error", "MODEL_ERROR")],
-  walkin: [...opening, ev.hint("LOOK_AT_CAMERA"), { gate: "w" }, ev.status("complete"), ev.outcome("success")],
+  walkin: [...opening, ev.hint("LOOK_AT_CAMERA"), { gate: "w" }, ev.status("complete"), ev.outcome("success", null, true)],
+  [PICKED_ID]: [...opening, ev.hint("LOOK_AT_CAMERA"), { gate: "p" }, ev.status("complete"), ev.outcome("success", null, true)],
 };
 
 const CLAIMS = {
@@ -176,6 +180,18 @@ const OVERVIEW = {
     ["log.level", "info"],
   ].map(([key, value]) => ({ key, value })),
 };
+
+/**
+ * What staff_waiting_sessions says (times in unix s): enough sessions that the list must scroll;
+ * the second is PICKED_ID, the third a test session, the fourth has no client reference.
+ */
+const WAITING = Array.from({ length: 14 }, (_, i) => ({
+  sessionId: i === 1 ? PICKED_ID : `ses_0195b7c8d9e0${(0xc0ffee01 + i * 104729).toString(16)}`,
+  clientReferenceId: i === 3 ? null : `CUST-${88421 - i * 379}`,
+  test: i === 2,
+  createdAt: (T0 - i * 17 * 60000) / 1000,
+  expiresAt: (T0 + 24 * 3600000 - i * 17 * 60000) / 1000,
+}));
 
 function staffScenario(extra = {}, staff = {}) {
   return scenario({ ...extra, staff: { pins: STAFF_PINS, overview: OVERVIEW, ...staff } });
@@ -455,6 +471,253 @@ async function codeCells(page) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Languages: the texts files (read here, in Node), and the screens in French and Arabic
+
+/** The languages texts/ ships; a scenario offers them with `info: { languages: LANGUAGES }`. */
+const LANGUAGES = ["en", "fr", "ar"];
+const PLURAL_FORMS = ["zero", "one", "two", "few", "many", "other"];
+
+async function readTextsFile(lang) {
+  return JSON.parse(await fs.readFile(path.join(ROOT, "texts", `${lang}.json`), "utf8"));
+}
+
+/** The text at a dotted `key` of a texts file's JSON (undefined if there is none). */
+function textAt(json, key) {
+  let node = json;
+  for (const part of key.split(".")) node = node == null ? undefined : node[part];
+  return node;
+}
+
+/** `key`'s text in `lang` as the screens show it: `{name}`s filled from `vars`, `n` picks the form. */
+function textIn(json, lang, key, vars = {}) {
+  let text = textAt(json, key);
+  if (text && typeof text === "object" && "n" in vars) {
+    const rule = new Intl.PluralRules(lang).select(vars.n);
+    text = vars.n === 0 && text.zero ? text.zero : text[rule] ?? text.other;
+  }
+  if (typeof text !== "string") fail(`texts/${lang}.json has no text at ${key}`);
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+/** A counted text: an object whose keys are plural forms, "other" among them. */
+function isPluralGroup(node) {
+  return node && typeof node === "object" && "other" in node && Object.keys(node).every((k) => PLURAL_FORMS.includes(k));
+}
+
+const placeholdersOf = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(",");
+
+/**
+ * What is wrong with the texts `json` of `lang` next to English's `en`: keys English has that it
+ * lacks, keys English does not have, blank texts, other placeholders. A counted text has the forms
+ * the language's plural rules name (Intl.PluralRules: French one/many/other, Arabic all six), plus
+ * `zero` where English has it (texts.js uses it for 0); each form's placeholders are among English's
+ * `other`'s, and its `other` has all of them (Arabic says "two seconds" without {n}).
+ */
+function textsProblems(lang, json, en) {
+  const missing = [];
+  const extra = [];
+  const wrong = [];
+  const categories = new Intl.PluralRules(lang).resolvedOptions().pluralCategories;
+  const walk = (want, got, at) => {
+    for (const key of Object.keys(got)) if (!(key in want)) extra.push(at + key);
+    for (const [key, ref] of Object.entries(want)) {
+      const where = at + key;
+      const node = got[key];
+      if (node === undefined) {
+        missing.push(where);
+      } else if (isPluralGroup(ref)) {
+        if (!isPluralGroup(node)) {
+          wrong.push(`${where} is not a counted text`);
+          continue;
+        }
+        const forms = new Set([...categories, "other", ...("zero" in ref ? ["zero"] : [])]);
+        for (const form of forms) if (!(form in node)) missing.push(`${where}.${form}`);
+        for (const form of Object.keys(node)) if (!forms.has(form)) extra.push(`${where}.${form}`);
+        const allowed = placeholdersOf(ref.other).split(",").filter(Boolean);
+        for (const [form, text] of Object.entries(node)) {
+          if (typeof text !== "string" || !text.trim()) {
+            wrong.push(`${where}.${form} is blank`);
+            continue;
+          }
+          const own = placeholdersOf(text).split(",").filter(Boolean);
+          const stray = own.filter((p) => !allowed.includes(p));
+          if (stray.length) wrong.push(`${where}.${form} has {${stray.join("}, {")}}, which English does not`);
+        }
+        if (typeof node.other === "string" && placeholdersOf(node.other) !== placeholdersOf(ref.other)) {
+          wrong.push(`${where}.other has placeholders {${placeholdersOf(node.other)}}, English {${placeholdersOf(ref.other)}}`);
+        }
+      } else if (ref && typeof ref === "object") {
+        if (!node || typeof node !== "object") wrong.push(`${where} should hold keys, not a text`);
+        else walk(ref, node, `${where}.`);
+      } else if (typeof node !== "string" || !node.trim()) {
+        wrong.push(`${where} is blank or not a text`);
+      } else if (placeholdersOf(node) !== placeholdersOf(ref)) {
+        wrong.push(`${where} has placeholders {${placeholdersOf(node)}}, English {${placeholdersOf(ref)}}`);
+      }
+    }
+  };
+  walk(en, json, "");
+  const out = [];
+  if (missing.length) out.push(`texts/${lang}.json lacks ${missing.join(", ")}`);
+  if (extra.length) out.push(`texts/${lang}.json has keys English does not: ${extra.join(", ")}`);
+  if (wrong.length) out.push(`texts/${lang}.json: ${wrong.join("; ")}`);
+  return out;
+}
+
+/**
+ * The fonts Chromium drew the text of the first element `selector` matches with (DevTools
+ * protocol): `[{ familyName, isCustomFont, glyphCount }]`; isCustomFont: an @font-face of ui/.
+ */
+async function fontsOf(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send("DOM.enable");
+    await cdp.send("CSS.enable");
+    const { root } = await cdp.send("DOM.getDocument", { depth: -1 });
+    const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+    if (!nodeId) fail(`no element ${selector} to ask for its fonts`);
+    return (await cdp.send("CSS.getPlatformFontsForNode", { nodeId })).fonts;
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Checks that `selector`'s text is drawn with ui/fonts only, `family` among them. */
+async function expectDrawnWith(page, selector, family) {
+  const fonts = await fontsOf(page, selector);
+  const names = fonts.map((f) => `${f.familyName}${f.isCustomFont ? "" : " (the machine's)"} ×${f.glyphCount}`).join(", ");
+  expect(fonts.length > 0 && fonts.every((f) => f.isCustomFont), `${selector} is drawn with a font of the machine: ${names}`);
+  expect(fonts.some((f) => f.familyName === family && f.glyphCount > 0), `${selector} is not drawn with ${family}: ${names}`);
+}
+
+/** Waits until the countdown at `selector` says `textFor(n)` for some n of the seconds left (≤ 30). */
+async function expectCountdown(page, selector, textFor) {
+  const all = Array.from({ length: 31 }, (_, n) => textFor(n));
+  await page.waitForFunction(([sel, texts]) => texts.includes(document.querySelector(sel).textContent), [selector, all],
+    { timeout: 4000 }).catch(async () => fail(`the countdown says "${await textOf(page, selector)}", not "${all[8]}" or so`));
+}
+
+/** Picks `lang` with its button on the welcome screen; waits until its texts show. */
+async function chooseLanguage(page, lang, json) {
+  await expectScreen(page, "attract");
+  await page.click(`#languages [data-lang="${lang}"]`);
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang, { timeout: 4000 })
+    .catch(() => fail(`<html lang> did not become ${lang}`));
+  await expectText(page, "#attract-title", textIn(json, lang, "screen.attract.title"));
+  expect((await page.getAttribute(`#languages [data-lang="${lang}"]`, "aria-pressed")) === "true",
+    `the ${lang} button is not shown as chosen`);
+}
+
+/** Checks that `a` (a selector) lies on the start side of `b`: its right in rtl, its left in ltr. */
+async function expectBefore(page, a, b, rtl, what) {
+  const boxA = await page.locator(a).first().boundingBox();
+  const boxB = await page.locator(b).first().boundingBox();
+  expect(boxA && boxB, `${what}: ${a} or ${b} is not shown`);
+  const before = rtl ? boxA.x > boxB.x : boxA.x < boxB.x;
+  const side = rtl ? "right" : "left";
+  expect(before, `${what}: ${a} (x ${Math.round(boxA.x)}) should be to the ${side} of ${b} (x ${Math.round(boxB.x)})`);
+}
+
+/**
+ * A visit in `lang`, chosen on the welcome screen, through the customer's main screens (welcome,
+ * keypad, scan, consent, capture, challenge, processing, success, and a failed attempt on a
+ * second visit), each checked against texts/<lang>.json, laid out for its direction and saved
+ * as `<screen>-<lang>.png`. The scenario's session must be `scenario({ info: { languages },
+ * scans: [scanEnds.claimed("never", "happy")] })`.
+ */
+async function visitInLanguage(page, lang) {
+  const json = await readTextsFile(lang);
+  const rtl = textAt(json, "screen.dir") === "rtl";
+  const say = (key, vars) => textIn(json, lang, key, vars);
+
+  // The welcome screen: the language buttons sit at its end (right in English, left in Arabic).
+  const before = await page.locator("#languages").boundingBox();
+  expect(before.x > VIEWPORT.width / 2, "in English the language buttons are on the right");
+  await chooseLanguage(page, lang, json);
+  const dir = await page.evaluate(() => document.documentElement.dir);
+  expect(dir === (rtl ? "rtl" : "ltr"), `<html dir> is "${dir}" in ${lang}`);
+  const after = await page.locator("#languages").boundingBox();
+  if (rtl) expect(after.x + after.width < VIEWPORT.width / 2, "the language buttons move to the left");
+  else expect(after.x > VIEWPORT.width / 2, "the language buttons stay on the right");
+  const names = await page.locator("#languages .btn-lang").allInnerTexts();
+  expect(names.join("|") === "English|Français|العربية", `the language buttons say ${names.join(", ")}`);
+  await shoot(page, `attract-${lang}`);
+
+  await page.click("#screen-attract [data-action=start]");
+  await expectScreen(page, "keypad");
+  await expectText(page, "#keypad-title", say("screen.keypad.title"));
+  await typeCode(page, "12");
+  await expectText(page, "#code-status", say("screen.keypad.digitsEntered", { n: 2 }));
+  await expectBefore(page, "#screen-keypad .keypad-main", "#keys", rtl, "the code before the keypad");
+  await expectBefore(page, "#screen-keypad [data-action=decline]", "#scan-instead", rtl, "Back before Scan");
+  const cells = await page.locator("#code .code-cell").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().x));
+  expect(cells[0] < cells[5], "the code reads left to right in every language");
+  await shoot(page, `keypad-${lang}`);
+
+  await page.click("#scan-instead");
+  await expectScreen(page, "scan");
+  await expectText(page, "#scan-title", say("screen.scan.title"));
+  await expectScanFrames(page);
+  await expectBefore(page, "#scan-preview", "#screen-scan .scan-panel", rtl, "the scan's preview before its panel");
+  await shoot(page, `scan-${lang}`);
+  await page.click("#scan-cancel");
+  await expectScreen(page, "keypad");
+
+  await typeCode(page, CODE);
+  await page.click("#key-ok");
+  await expectScreen(page, "consent");
+  await expectText(page, "#consent-title", say("screen.consent.title"));
+  await expectBefore(page, "#screen-consent [data-action=decline]", "#screen-consent [data-action=agree]", rtl,
+    "Cancel before I agree");
+  await shoot(page, `consent-${lang}`);
+
+  await page.click("#screen-consent [data-action=agree]");
+  await expectScreen(page, "capture");
+  const start = (await calls(page, "start_session"))[0];
+  expect(start && start.args.lang === lang, `start_session got ${JSON.stringify(start)}`);
+  await expectText(page, "#hint-text", say("hint.MOVE_CLOSER"));
+  await expectFrames(page, "preview-img", "the capture screen's preview");
+  await page.waitForFunction(() => document.getElementById("preview").dataset.face === "in", null, { timeout: 2000 })
+    .catch(() => fail("the oval does not turn green with a face in it"));
+  await expectBefore(page, "#preview", ".capture-panel", rtl, "the preview before the side panel");
+  await shoot(page, `capture-${lang}`);
+
+  await openGate(page, "capture");
+  await openGate(page, "progress");
+  await expectText(page, "#challenge-step", say("screen.capture.challengeStep", { index: 1, count: 2 }));
+  await expectText(page, "#challenge-text", say("challenge.TURN_LEFT"));
+  // The drawn head turns to the customer's left on the screen in every language.
+  const anim = await page.evaluate(() => getComputedStyle(document.querySelector("#head .head-features")).animationName);
+  expect(anim === "turn-left", `the head's animation is "${anim}"`);
+  await shoot(page, `challenge-${lang}`);
+  await openGate(page, "challenge1");
+  await openGate(page, "challenge2");
+  await expectScreen(page, "processing");
+  await expectText(page, "#screen-processing h1", say("screen.processing.title"));
+  await shoot(page, `processing-${lang}`);
+  await openGate(page, "processing");
+  await expectScreen(page, "success");
+  await expectText(page, "#screen-success h1", say("screen.success.title"));
+  await expectCountdown(page, "#screen-success .countdown-text", (n) => say("screen.common.returning", { n }));
+  await shoot(page, `success-${lang}`);
+  await page.click("#screen-success [data-action=done]");
+  await expectScreen(page, "attract");
+  await page.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: 4000 })
+    .catch(() => fail("the next customer does not start in English"));
+
+  // A second visit: a failed attempt, with its attempts left in the language's plural form.
+  await chooseLanguage(page, lang, json);
+  await toCapture(page, "222222");
+  await openGate(page, "smile");
+  await expectScreen(page, "attemptFailed");
+  await expectText(page, "#attempt-title", say("hint.TRY_AGAIN"));
+  await expectText(page, "#attempt-left", say("screen.attemptFailed.attemptsLeft", { n: 2 }));
+  await expectText(page, "#attempt-tips li", say("screen.attemptFailed.tips.TRY_AGAIN.1"));
+  await shoot(page, `failure-${lang}`);
+  return json;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scenarios
 
 const SCENARIOS = [
@@ -522,7 +785,8 @@ const SCENARIOS = [
       await shoot(page, "processing");
       await openGate(page, "processing");
       await expectScreen(page, "success");
-      expect(await page.locator("#screen-success .queued-note").isHidden(), "no queued note when the result was sent");
+      expect(await page.locator("#screen-success .queued-note").isHidden(),
+        "no network note on an online visit, though its result is queued (as every result is)");
       await expectText(page, "#screen-success .countdown-text", "Back to the start in");
       await shoot(page, "success");
 
@@ -669,7 +933,9 @@ const SCENARIOS = [
         await expectScreen(page, screen);
         await expectText(page, `#screen-${screen} .result-card`, text);
         if (screen === "failure") {
-          expect(await page.locator("#screen-failure .queued-note").isVisible(), "a queued result says it will be sent");
+          // Queued, as every result is; the kiosk is online, so nothing is said about the network.
+          expect(await page.locator("#screen-failure .queued-note").isHidden(),
+            "a queued result of an online visit says nothing about the network");
         }
         await expectText(page, `#screen-${screen} .countdown-text`, "Back to the start in");
         await shoot(page, shot);
@@ -883,43 +1149,153 @@ const SCENARIOS = [
     },
   },
   {
-    name: "right-to-left layout mirrors",
-    scenario: scenario({ textsPatch: { screen: { dir: "rtl" } }, scans: [scanEnds.claimed("never", "happy")] }),
+    name: "texts: every language has English's keys, plural forms and placeholders",
+    scenario: scenario(),
+    async run() {
+      const en = await readTextsFile("en");
+      const langs = (await fs.readdir(path.join(ROOT, "texts"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+      expect(LANGUAGES.every((l) => langs.includes(l)), `texts/ has ${langs.join(", ")}, not all of ${LANGUAGES.join(", ")}`);
+      const problems = [];
+      for (const lang of langs) {
+        let json;
+        try {
+          json = await readTextsFile(lang);
+        } catch (e) {
+          problems.push(`texts/${lang}.json cannot be read: ${e.message}`);
+          continue;
+        }
+        problems.push(...textsProblems(lang, json, en));
+        const dir = textAt(json, "screen.dir");
+        const digits = textAt(json, "screen.digits");
+        if (!["ltr", "rtl"].includes(dir)) problems.push(`texts/${lang}.json: screen.dir is "${dir}"`);
+        if (!["latn", "arab"].includes(digits)) problems.push(`texts/${lang}.json: screen.digits is "${digits}"`);
+        if (typeof textAt(en, `screen.language.${lang}`) !== "string") problems.push(`en.json names no language "${lang}"`);
+      }
+      expect(textAt(await readTextsFile("ar"), "screen.dir") === "rtl", "Arabic is written right to left");
+      expect(problems.length === 0, problems.join("\n     "));
+
+      // The check itself finds what it should: a key missing, one too many, a form missing,
+      // a placeholder lost or renamed.
+      const fr = await readTextsFile("fr");
+      const broken = structuredClone(fr);
+      delete broken.hint.MOVE_BACK;
+      broken.hint.MOVE_SIDEWAYS = "Décalez-vous";
+      delete broken.screen.common.returning.many;
+      broken.screen.capture.challengeStep = "Étape {index}";
+      broken.screen.staffPin.wrong.other = "Code PIN erroné. Il reste {count} essais.";
+      const found = textsProblems("fr", broken, en).join(" | ");
+      for (const want of ["hint.MOVE_BACK", "hint.MOVE_SIDEWAYS", "screen.common.returning.many",
+        "screen.capture.challengeStep", "screen.staffPin.wrong.other"]) {
+        expect(found.includes(want), `the texts check does not notice ${want}: ${found}`);
+      }
+    },
+  },
+  {
+    name: "Arabic: the main screens right to left, in Arabic and its font",
+    scenario: scenario({ info: { languages: LANGUAGES }, scans: [scanEnds.claimed("never", "happy")] }),
     async run(page) {
-      expect((await page.evaluate(() => document.documentElement.dir)) === "rtl", "texts with dir rtl set <html dir>");
-      const lang = await page.locator("#languages").boundingBox();
-      expect(lang.x < 300, "the language buttons move to the left");
-      await shoot(page, "attract-rtl");
-      await toScan(page);
-      await expectScanFrames(page);
-      const scanPreview = await page.locator("#scan-preview").boundingBox();
-      const scanPanel = await page.locator("#screen-scan .scan-panel").boundingBox();
-      expect(scanPanel.x < scanPreview.x, "the scan screen's panel moves to the left of the preview");
-      await shoot(page, "scan-rtl");
-      await page.click("#scan-cancel");
+      // visitInLanguage checks the mirrored layout (language buttons, keypad, scan, consent, capture).
+      await visitInLanguage(page, "ar");
+      // Arabic is drawn with the bundled Noto Sans Arabic (bold and regular), Latin with DejaVu Sans.
+      await page.click("#screen-attemptFailed [data-action=stop]");
+      await expectScreen(page, "canceled");
+      await page.click("#screen-canceled [data-action=done]");
+      await expectScreen(page, "attract");
+      await chooseLanguage(page, "ar", await readTextsFile("ar"));
+      await page.evaluate(() => document.fonts.ready);
+      const loaded = await page.evaluate(() => ({
+        check: document.fonts.check('700 58px "Noto Sans Arabic"', "العربية"),
+        faces: [...document.fonts].filter((f) => f.family.replace(/"/g, "") === "Noto Sans Arabic" && f.status === "loaded")
+          .map((f) => f.weight),
+      }));
+      expect(loaded.check && loaded.faces.includes("700") && loaded.faces.includes("400"),
+        `Noto Sans Arabic is not loaded: ${JSON.stringify(loaded)}`);
+      await expectDrawnWith(page, "#attract-title", "Noto Sans Arabic");
+      await expectDrawnWith(page, ".attract-touch", "Noto Sans Arabic");
+      await expectDrawnWith(page, '#languages [data-lang="fr"]', "DejaVu Sans");
+    },
+  },
+  {
+    name: "French: the main screens in French, nothing cut off",
+    scenario: scenario({ info: { languages: LANGUAGES }, scans: [scanEnds.claimed("never", "happy")] }),
+    async run(page) {
+      await visitInLanguage(page, "fr");
+      await page.click("#screen-attemptFailed [data-action=stop]");
+      await expectScreen(page, "canceled");
+      await expectDrawnWith(page, "#screen-canceled h1", "DejaVu Sans");
+      // Arabic's font is fetched only when Arabic is on the page: the language button here.
+      expect(await page.evaluate(() => document.fonts.check('16px "DejaVu Sans"', "é")), "DejaVu Sans is not loaded");
+    },
+  },
+  {
+    name: "Arabic-Indic digits: screen.digits arab numbers the countdown, the keypad, steps and the staff panel",
+    scenario: staffScenario({
+      info: { languages: LANGUAGES, defaultLang: "ar", outcomeSeconds: 9 },
+      textsPatch: { screen: { digits: "arab" } },
+    }, { waiting: [{ data: WAITING.slice(0, 3) }] }),
+    async run(page) {
+      const ar = await readTextsFile("ar");
+      const arabic = (s) => /[٠-٩]/.test(s) && !/[0-9]/.test(s);
+      const arab = (s) => s.replace(/[0-9]/g, (d) => "٠١٢٣٤٥٦٧٨٩"[d]);
+      expect((await page.evaluate(() => document.documentElement.dataset.digits)) === "arab", "<html data-digits> is not arab");
+      const point = await textOf(page, "#screen-attract .attract-points li:last-child");
+      expect(arabic(point), `the welcome screen's "6-digit code" is written "${point}"`);
+
+      await page.click("#screen-attract [data-action=start]");
       await expectScreen(page, "keypad");
-      const scanButton = await page.locator("#scan-instead").boundingBox();
-      const back = await page.locator("#screen-keypad [data-action=decline]").boundingBox();
-      expect(scanButton.x < back.x, "Scan the QR code instead moves to the left, Back to the right");
+      const captions = await page.locator("#keys .key[data-digit]").allInnerTexts();
+      expect(captions.join("") === "١٢٣٤٥٦٧٨٩٠", `the keypad's captions are ${captions.join("")}`);
       await typeCode(page, "12");
-      const keys = await page.locator("#keys").boundingBox();
-      const main = await page.locator("#screen-keypad .keypad-main").boundingBox();
-      expect(keys.x < main.x, "the keypad moves to the left of the code");
-      const cells = await page.locator("#code .code-cell").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().x));
-      expect(cells[0] < cells[5], "the code still reads left to right");
-      await shoot(page, "keypad-rtl");
-      await typeCode(page, "3456");
+      await typeCode(page, "3", "3");
+      expect((await codeCells(page)) === "١٢٣", `the code shows "${await codeCells(page)}"`);
+      await expectText(page, "#code-status", arab(textIn(ar, "ar", "screen.keypad.digitsEntered", { n: 3 })));
+      const dot = await page.evaluate(() => getComputedStyle(document.querySelector(".steps .step-dot"), "::before").content);
+      expect(/arabic-indic/.test(dot), `the steps are numbered with ${dot}`);
+      await shoot(page, "keypad-ar-arab");
+      await typeCode(page, "456");
       await page.click("#key-ok");
       await expectScreen(page, "consent");
+      const claim = await calls(page, "claim_session");
+      expect(claim.length === 1 && claim[0].args.digits === CODE,
+        `the code is claimed in ASCII digits: ${JSON.stringify(claim)}`);
+
       await page.click("#screen-consent [data-action=agree]");
       await expectScreen(page, "capture");
       await openGate(page, "capture");
       await openGate(page, "progress");
-      await expectText(page, "#challenge-step", "1 of 2");
-      const preview = await page.locator("#preview").boundingBox();
-      const panel = await page.locator(".capture-panel").boundingBox();
-      expect(panel.x < preview.x, "the side panel moves to the left of the preview");
-      await shoot(page, "challenge-rtl");
+      await expectText(page, "#challenge-step", "الخطوة ١ من ٢");
+      await openGate(page, "challenge1");
+      await openGate(page, "challenge2");
+      await openGate(page, "processing");
+      await expectScreen(page, "success");
+      const returning = (n) => arab(textIn(ar, "ar", "screen.common.returning", { n }));
+      await expectCountdown(page, "#screen-success .countdown-text", returning);
+      const countdown = await textOf(page, "#screen-success .countdown-text");
+      expect(arabic(countdown), `the countdown says "${countdown}"`);
+      await shoot(page, "success-ar-arab");
+      await page.click("#screen-success [data-action=done]");
+      await expectScreen(page, "attract");
+
+      // The staff panel: counts and times in the same digits.
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      const pinKeys = await page.locator("#pin-keys .key[data-digit]").allInnerTexts();
+      expect(pinKeys[0] === "١", `the PIN keypad's first key says ${pinKeys[0]}`);
+      await typePin(page, STAFF_PIN);
+      await page.click("#pin-ok");
+      await expectScreen(page, "staffMenu");
+      await expectText(page, "#queue-acknowledged", "١٤٨");
+      const time = await textOf(page, "#staff-recent .row-time");
+      expect(arabic(time), `a recent session's time is written "${time}"`);
+      await checkScreen(page, "the staff panel in Arabic with Arabic-Indic digits");
+      // The waiting list: its count and times too; a client reference stays as it is.
+      await page.click("#staff-waiting");
+      await expectScreen(page, "staffWaiting");
+      await expectText(page, "#waiting-count", arab(textIn(ar, "ar", "screen.staffWaiting.count", { n: 3 })));
+      const created = await textOf(page, "#waiting-list .waiting-time");
+      expect(/[٠-٩]/.test(created) && !/[0-9]/.test(created), `a waiting session's time is written "${created}"`);
+      await expectText(page, "#waiting-list .waiting-ref", "CUST-88421");
+      await checkScreen(page, "the waiting list in Arabic with Arabic-Indic digits");
     },
   },
   {
@@ -1075,6 +1451,9 @@ const SCENARIOS = [
       expect(start && start.args.sessionId === "walkin", `start_session got ${JSON.stringify(start)}`);
       await openGate(page, "w");
       await expectScreen(page, "success");
+      // Started from the offline screen: its result waits on the kiosk for the network.
+      expect(await page.locator("#screen-success .queued-note").isVisible(),
+        "an offline walk-in's queued result says it will be sent when the network is back");
       expect((await calls(page, "cancel_scan")).length === 0, "a walk-in that ended is not canceled");
     },
   },
@@ -1236,6 +1615,211 @@ const SCENARIOS = [
     },
   },
   {
+    name: "staff waiting list: a session picked, confirmed, consent, the customer's session",
+    scenario: staffScenario({}, { waiting: [{ data: WAITING }], picks: { [PICKED_ID]: { gate: "pick" } } }),
+    async run(page) {
+      await signIn(page);
+      await expectText(page, "#staff-waiting", "Waiting sessions");
+      await page.click("#staff-waiting");
+      await expectScreen(page, "staffWaiting");
+      await expectText(page, "#waiting-count", "14 sessions waiting");
+      expect((await calls(page, "staff_waiting_sessions")).length === 1, "the list is asked for on the way");
+      const items = await page.locator("#waiting-list .waiting-item").allInnerTexts();
+      expect(items.length === 14, `${items.length} waiting sessions shown`);
+      expect(/CUST-88421/.test(items[0]) && items[0].includes("Created 3/14/25, 10:30"), `the first reads "${items[0]}"`);
+      expect(/CUST-88042/.test(items[1]) && items[1].includes("3/14/25, 10:13"), `the second reads "${items[1]}"`);
+      expect(/\bTest\b/.test(items[2]) && items.filter((x) => /\bTest\b/.test(x)).length === 1,
+        "a test session is tagged, and only it");
+      expect(items[3].includes("…") && !items[3].includes("ses_0195") && !items[3].includes("CUST-"),
+        `a session without a reference shows its id's end: "${items[3]}"`);
+      const heights = await page.locator("#waiting-list .waiting-item").evaluateAll((els) =>
+        els.map((e) => e.getBoundingClientRect().height));
+      expect(heights.every((h) => h >= 64), `every session is a big button: ${heights.join(", ")}`);
+      const box = await page.evaluate(() => {
+        const el = document.getElementById("waiting-list");
+        return { scrolls: el.scrollHeight > el.clientHeight + 10, bottom: el.getBoundingClientRect().bottom };
+      });
+      expect(box.scrolls && box.bottom <= 800, `the list scrolls inside its panel (${JSON.stringify(box)})`);
+      expect(await page.locator("#waiting-walkin").isHidden(), "no walk-in offered while the service answers");
+      await shoot(page, "staff-waiting");
+      await page.locator("#waiting-list").evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await checkScreen(page, "the waiting list, scrolled");
+      await page.locator("#waiting-list").evaluate((el) => el.scrollTo(0, 0));
+
+      // A tap asks first; Cancel (or Escape) takes nothing.
+      const picked = `#waiting-list [data-session="${PICKED_ID}"]`;
+      await page.click(picked);
+      expect(await page.locator("#pick-dialog").isVisible(), "a session tapped asks first");
+      await expectText(page, "#pick-title", "Start this session for the customer in front of you?");
+      await expectText(page, "#pick-ref", "CUST-88042");
+      await expectText(page, "#pick-time", "Created 3/14/25, 10:13");
+      await shoot(page, "staff-waiting-confirm");
+      await page.click("#pick-dialog [data-action=pickDismiss]");
+      expect(await page.locator("#pick-dialog").isHidden(), "Cancel closes the question");
+      await page.click(picked);
+      await page.keyboard.press("Escape");
+      expect(await page.locator("#pick-dialog").isHidden(), "Escape closes the question");
+      await expectScreen(page, "staffWaiting", 100);
+      expect((await calls(page, "staff_pick_session")).length === 0, "and nothing is taken");
+
+      // Start: the app takes it (buttons disabled meanwhile), then consent, as after a claim.
+      await page.click(picked);
+      await page.click("#pick-dialog [data-action=pickConfirm]");
+      await waitGate(page, "pick");
+      await expectText(page, "#pick-status", "Starting the session…");
+      const idle = await page.evaluate(() =>
+        [...document.querySelectorAll("#waiting-list button, #pick-dialog button, #waiting-back, #waiting-refresh")]
+          .filter((b) => !b.disabled).map((b) => b.id || b.dataset.session || b.dataset.action));
+      expect(idle.length === 0, `buttons left enabled while the session is taken: ${idle.join(", ")}`);
+      const pick = await calls(page, "staff_pick_session");
+      expect(pick.length === 1 && pick[0].args.sessionId === PICKED_ID, `staff_pick_session got ${JSON.stringify(pick)}`);
+      await page.evaluate(() => window.__fake.open("pick"));
+      await expectScreen(page, "consent");
+      await expectStaffClosed(page, "the app did not end the staff session with the pick");
+      expect(await page.locator("#walkin-badge").isHidden(), "a picked session is not a walk-in");
+      expect(await page.locator("#test-badge").isHidden(), "not a test session");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      const start = await calls(page, "start_session");
+      expect(start.length === 1 && start[0].args.sessionId === PICKED_ID, `start_session got ${JSON.stringify(start)}`);
+      await openGate(page, "p");
+      await expectScreen(page, "success");
+      expect(await page.locator("#screen-success .queued-note").isHidden(), "an online visit's result says nothing of the network");
+      expect((await calls(page, "staff_lock")).length === 0, "the app ended the staff session: no staff_lock");
+    },
+  },
+  {
+    name: "staff waiting list: a session taken meanwhile, the service offline, the staff session ended",
+    scenario: staffScenario({}, {
+      waiting: [
+        { data: WAITING.slice(0, 5) },
+        { data: WAITING.slice(1, 5) },
+        { error: { code: "NETWORK_ERROR", message: "the API cannot be reached" } },
+        { data: WAITING.slice(1, 5) },
+      ],
+      picks: { [WAITING[0].sessionId]: { error: { code: "SESSION_ALREADY_CLAIMED", message: "claimed elsewhere" } } },
+      walkIns: [{ gate: "never", sessionId: "happy" }],
+    }),
+    async run(page) {
+      await signIn(page);
+      await page.click("#staff-waiting");
+      await expectScreen(page, "staffWaiting");
+      await expectText(page, "#waiting-count", "5 sessions waiting");
+
+      // Taken at another kiosk meanwhile: said on the list, which is loaded again.
+      await page.click(`#waiting-list [data-session="${WAITING[0].sessionId}"]`);
+      await page.click("#pick-dialog [data-action=pickConfirm]");
+      await expectText(page, "#waiting-notice", "This session is already in use at another kiosk");
+      await expectScreen(page, "staffWaiting", 100);
+      await expectText(page, "#waiting-count", "4 sessions waiting");
+      expect((await calls(page, "staff_waiting_sessions")).length === 2, "the list is loaded again");
+      expect(!(await textOf(page, "#waiting-list")).includes("CUST-88421"), "the session taken is gone from the list");
+      expect(await page.locator("#pick-dialog").isHidden(), "the question is closed");
+      expect(await staffOpen(page), "the staff session stays open");
+      await checkScreen(page, "the waiting list after a session was taken");
+
+      // The service cannot be reached: said, and the walk-in is offered instead.
+      await page.click("#waiting-refresh");
+      await expectText(page, "#waiting-notice", "The service cannot be reached");
+      await page.waitForSelector("#waiting-walkin", { state: "visible", timeout: 2000 })
+        .catch(() => fail("no walk-in offered while the service cannot be reached"));
+      await expectText(page, "#waiting-walkin", "Start a walk-in session");
+      await expectText(page, "#waiting-count", "The list could not be loaded.");
+      expect((await page.locator("#waiting-list .waiting-item").count()) === 0, "no list that may be out of date");
+      await checkScreen(page, "the waiting list offline");
+      await page.click("#waiting-walkin");
+      await expectScreen(page, "walkIn");
+      expect((await calls(page, "staff_walk_in")).length === 1, "the walk-in offered starts staff_walk_in");
+      await page.click("#walkin-cancel");
+      await expectScreen(page, "staffMenu");
+
+      // Back on the list with the service back: no walk-in offered; Back goes to the menu.
+      await page.click("#staff-waiting");
+      await expectText(page, "#waiting-count", "4 sessions waiting");
+      expect(await page.locator("#waiting-walkin").isHidden(), "no walk-in offered once the list loads");
+      expect(await page.locator("#waiting-notice").isHidden(), "no message left over");
+      await page.click("#waiting-back");
+      await expectScreen(page, "staffMenu");
+      await page.click("#staff-waiting");
+      await expectText(page, "#waiting-count", "4 sessions waiting");
+      await page.keyboard.press("Escape");
+      await expectScreen(page, "staffMenu");
+
+      // The app ended the staff session: the PIN screen.
+      await page.click("#staff-waiting");
+      await expectText(page, "#waiting-count", "4 sessions waiting");
+      await page.evaluate(() => window.__fake.endStaff());
+      await page.click("#waiting-refresh");
+      await expectScreen(page, "staffPin");
+      await expectText(page, "#pin-error-text", "The staff session has ended");
+    },
+  },
+  {
+    name: "staff waiting list: left idle, it locks itself",
+    scenario: staffScenario({ info: { idleSeconds: 4 } }, { waiting: [{ data: WAITING }] }),
+    async run(page) {
+      await signIn(page);
+      await page.click("#staff-waiting");
+      await expectScreen(page, "staffWaiting");
+      await expectText(page, "#waiting-count", "14 sessions waiting");
+      await page.click(`#waiting-list [data-session="${PICKED_ID}"]`);
+      expect(await page.locator("#pick-dialog").isVisible(), "the question shows");
+      await expectScreen(page, "attract", 6500);
+      expect((await calls(page, "staff_lock")).length === 1, "an idle waiting list sends staff_lock");
+      await expectStaffClosed(page, "a staff session is left open");
+      expect((await calls(page, "staff_pick_session")).length === 0, "nothing was taken");
+      expect(await page.locator("#pick-dialog").isHidden(), "the question is gone");
+    },
+  },
+  {
+    name: "staff waiting list in Arabic: right to left, every text from ar.json",
+    scenario: staffScenario({ info: { languages: LANGUAGES } }, { waiting: [{ data: WAITING }] }),
+    async run(page) {
+      const ar = await readTextsFile("ar");
+      const say = (key, vars) => textIn(ar, "ar", key, vars);
+      await chooseLanguage(page, "ar", ar);
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      await typePin(page, STAFF_PIN);
+      await page.click("#pin-ok");
+      await expectScreen(page, "staffMenu");
+      await expectText(page, "#staff-waiting", say("screen.staffMenu.waiting"));
+      await checkScreen(page, "the staff menu in Arabic");
+      await page.click("#staff-waiting");
+      await expectScreen(page, "staffWaiting");
+      expect((await page.evaluate(() => document.documentElement.dir)) === "rtl", "the waiting list is right to left");
+      await expectText(page, "#waiting-title", say("screen.staffWaiting.title"));
+      await expectText(page, "#waiting-count", say("screen.staffWaiting.count", { n: 14 }));
+      await expectText(page, "#screen-staffWaiting .staff-meta", say("screen.staffWaiting.lead"));
+      await expectText(page, "#waiting-refresh", say("screen.staffMenu.refresh"));
+      await expectText(page, "#waiting-back", say("screen.common.back"));
+      const items = await page.locator("#waiting-list .waiting-item").allInnerTexts();
+      const created = say("screen.staffWaiting.created", { time: "" }).trim();
+      expect(items.length === 14 && items.every((x) => x.includes(created)), `the times read "${items[0]}"`);
+      expect(items[0].includes("CUST-88421"), `a reference shows as it is: "${items[0]}"`);
+      expect(items[2].includes(say("screen.staffWaiting.test")), `the test session's tag reads "${items[2]}"`);
+      // Mirrored: the icon and title on the right, Refresh on the left, the list from the right.
+      await expectBefore(page, "#screen-staffWaiting .staff-head-icon", "#waiting-refresh", true, "the title before Refresh");
+      await expectBefore(page, "#waiting-list li:nth-child(1)", "#waiting-list li:nth-child(2)", true,
+        "the first session before the second");
+      const ref = await page.locator("#waiting-list .waiting-ref").first().boundingBox();
+      const row = await page.locator("#waiting-list .waiting-item").first().boundingBox();
+      expect(ref.x + ref.width > row.x + row.width - 40, "a reference starts at the button's right");
+      await shoot(page, "staff-waiting-ar");
+
+      await page.click(`#waiting-list [data-session="${PICKED_ID}"]`);
+      await expectText(page, "#pick-title", say("screen.staffWaiting.confirmTitle"));
+      await expectText(page, "#pick-message", say("screen.staffWaiting.confirmMessage"));
+      await expectText(page, "#pick-dialog [data-action=pickConfirm]", say("screen.staffWaiting.confirmYes"));
+      await expectText(page, "#pick-dialog [data-action=pickDismiss]", say("screen.staffWaiting.confirmNo"));
+      await expectBefore(page, "#pick-dialog [data-action=pickDismiss]", "#pick-dialog [data-action=pickConfirm]", true,
+        "Cancel before Start");
+      await checkScreen(page, "the question in Arabic");
+      await page.click("#pick-dialog [data-action=pickDismiss]");
+      expect(await page.locator("#pick-dialog").isHidden(), "the question closes");
+    },
+  },
+  {
     name: "pure modules: flow.js and texts.js",
     scenario: scenario(),
     async run(page) {
@@ -1378,6 +1962,32 @@ const SCENARIOS = [
         check(texts.t("screen.c") === "C", "flat key");
         check(texts.t("screen.a", { n: 2 }) === "A 2", "English fallback with a placeholder");
         check(texts.t("screen.missing") === "screen.missing", "a missing key shows the key, not a blank");
+
+        // Digits (`screen.digits`): numbers in vars and in the text itself, plural forms, dates.
+        check(texts.numberingSystem() === "latn" && texts.t("screen.a", { n: 7 }) === "A 7", "Latin digits by default");
+        const forms = {
+          zero: "لا شيء", one: "واحدة", two: "اثنتان", few: "{n} قليلة", many: "{n} كثيرة", other: "{n} أخرى",
+        };
+        texts.setTexts("ar", {
+          screen: { digits: "arab", step: "الخطوة {index} من {count}", six: "رمز من 6 أرقام", code: "الرمز: {code}", n: forms },
+        });
+        check(texts.numberingSystem() === "arab", "screen.digits arab");
+        check(texts.formatNumber(1234) === "١٬٢٣٤", `1234 in Arabic-Indic digits: ${texts.formatNumber(1234)}`);
+        check(texts.formatDigits("0123456789") === "٠١٢٣٤٥٦٧٨٩", "a keypad's captions");
+        check(texts.t("screen.step", { index: 1, count: 2 }) === "الخطوة ١ من ٢", "numbers put in a text");
+        check(texts.t("screen.six") === "رمز من ٦ أرقام", "digits of the text itself");
+        check(texts.t("screen.code", { code: "E42" }) === "الرمز: E42", "a string put in stays as it is");
+        const said = [0, 1, 2, 3, 11, 100].map((n) => texts.plural("screen.n", n)).join("|");
+        check(said === "لا شيء|واحدة|اثنتان|٣ قليلة|١١ كثيرة|١٠٠ أخرى", `Arabic's six forms: ${said}`);
+        const time = texts.dateTimeFormat({ hour: "numeric", minute: "numeric", timeZone: "UTC" })
+          .format(Date.UTC(2025, 0, 1, 10, 30));
+        check(/[٠-٩]/.test(time) && !/[0-9]/.test(time), `a time in Arabic-Indic digits: ${time}`);
+        texts.setTexts("ar", { screen: { digits: "latn", n: forms } });
+        check(texts.plural("screen.n", 3) === "3 قليلة" && texts.formatDigits("42") === "42", "screen.digits latn");
+        for (const odd of ["abcd", "not a system", ""]) {
+          texts.setTexts("ar", { screen: { digits: odd } });
+          check(texts.numberingSystem() === "latn" && texts.formatNumber(7) === "7", `screen.digits "${odd}" → Latin digits`);
+        }
         return out;
       });
       expect(problems.length === 0, problems.join("; "));
@@ -1521,6 +2131,109 @@ const SCENARIOS = [
         check(flow.next(back.state, { type: "cameraTestFailed", seq: cseq, error: { code: "SCAN_CANCELED" }, now: 11300 })
           .state.screen === "staffMenu", "its late SCAN_CANCELED changes nothing");
 
+        // The waiting list: asked for on the way, each answer for its own request only.
+        check(flow.STAFF_SCREENS.includes("staffWaiting"), "the waiting list is a staff screen");
+        const wl = flow.next(menu, { type: "staffWaiting", now: 11500 });
+        check(wl.state.screen === "staffWaiting" && types(wl.effects) === "staffWaitingSessions" &&
+          wl.effects[0].seq === wl.state.waitingSeq && wl.state.staff.waitingLoading, "Waiting sessions → its screen + the list");
+        const lseq = wl.state.waitingSeq;
+        const rows = {
+          data: [
+            { sessionId: "ses_a", clientReferenceId: "REF-1", test: false, createdAt: 1741948200, expiresAt: 1742034600 },
+            { sessionId: "ses_b", clientReferenceId: null, test: true, createdAt: "soon" },
+            { clientReferenceId: "no id" },
+            "junk",
+          ],
+        };
+        check(flow.next(wl.state, { type: "waitingLoaded", seq: lseq - 1, sessions: rows, now: 11600 }).state.staff.waiting === null,
+          "an earlier list's answer is ignored");
+        const listed = flow.next(wl.state, { type: "waitingLoaded", seq: lseq, sessions: rows, now: 11600 }).state;
+        const wv = listed.staff.waiting;
+        check(wv.length === 2 && wv[0].reference === "REF-1" && wv[0].created === 1741948200000 && !wv[0].test &&
+          wv[1].reference === null && wv[1].test && wv[1].created === null && !listed.staff.waitingLoading,
+          `the list is made whole: sessions with an id, times in ms (${JSON.stringify(wv)})`);
+        const refreshedOnce = () => flow.next(listed, { type: "waitingRefresh", now: 11600 }).state;
+        const loadEnds = [
+          ["NETWORK_ERROR", "staffWaiting", "screen.staffWaiting.offline"],
+          ["NOT_REGISTERED", "staffWaiting", "screen.staffWaiting.notRegistered"],
+          ["DB_LOCKED", "staffWaiting", "screen.staffWaiting.loadFailed"],
+          ["STAFF_REQUIRED", "staffPin", "screen.staffPin.ended"],
+        ];
+        for (const [code, screen, key] of loadEnds) {
+          const r = flow.next(wl.state, { type: "waitingFailed", seq: lseq, error: { code, message: "m" }, now: 11600 });
+          check(r.state.screen === screen && r.state.staff.notice.key === key && r.effects.length === 0,
+            `list ${code} → ${screen} with ${key} (got ${r.state.screen}, ${JSON.stringify(r.state.staff.notice)})`);
+        }
+        const noNet = flow.next(refreshedOnce(), { type: "waitingFailed", seq: lseq + 1, error: { code: "NETWORK_ERROR" }, now: 11600 }).state;
+        check(noNet.staff.waiting === null && !noNet.staff.waitingLoading, "a list that could not be loaded is not shown");
+        check(noNet.staff.offline && flow.next(noNet, { type: "staffWalkIn", now: 11700 }).state.screen === "walkIn",
+          "offline, the list offers the walk-in");
+        check(flow.next(listed, { type: "staffWalkIn", now: 11700 }).state.screen === "staffWaiting",
+          "not while the service answers");
+        check(flow.next(wl.state, { type: "waitingFailed", seq: lseq, error: { code: "DB_LOCKED" }, now: 1 }).state.staff.notice
+          .vars.code === "DB_LOCKED", "another error is said with its code");
+        const refreshed = flow.next(listed, { type: "waitingRefresh", now: 11700 });
+        check(types(refreshed.effects) === "staffWaitingSessions" && refreshed.state.waitingSeq === lseq + 1 &&
+          refreshed.state.staff.waiting === wv, "Refresh asks again, the list drawn stays meanwhile");
+        check(flow.next(refreshed.state, { type: "waitingRefresh", now: 11700 }).effects.length === 0, "one request at a time");
+        const wback = flow.next(listed, { type: "waitingBack", now: 11700 });
+        check(wback.state.screen === "staffMenu" && types(wback.effects) === "staffOverview", "Back → the menu");
+        check(flow.next(wback.state, { type: "staffWaiting", now: 11800 }).state.staff.waiting === null,
+          "the list is not shown again before it is loaded again");
+
+        // A pick: asked first, one at a time, then consent as after a claim.
+        check(flow.next(listed, { type: "waitingPick", sessionId: "nope", now: 11700 }).state.staff.confirmPick === null,
+          "an id not on the list is ignored");
+        const asked = flow.next(listed, { type: "waitingPick", sessionId: "ses_b", now: 11700 });
+        check(asked.state.staff.confirmPick && asked.state.staff.confirmPick.sessionId === "ses_b" && asked.effects.length === 0,
+          "a tap asks first");
+        check(flow.next(asked.state, { type: "pickDismiss", now: 11700 }).state.staff.confirmPick === null, "Cancel closes it");
+        const going = flow.next(asked.state, { type: "pickConfirm", now: 11800 });
+        check(types(going.effects) === "staffPick" && going.effects[0].sessionId === "ses_b" && going.effects[0].seq === lseq &&
+          going.state.staff.picking, "Start → staffPick with the session's id");
+        const busy = going.state;
+        check(flow.next(busy, { type: "pickConfirm", now: 1 }).effects.length === 0 &&
+          flow.next(busy, { type: "waitingRefresh", now: 1 }).effects.length === 0 &&
+          flow.next(busy, { type: "waitingBack", now: 1 }).state.screen === "staffWaiting" &&
+          flow.next(busy, { type: "pickDismiss", now: 1 }).state.staff.confirmPick !== null &&
+          flow.next(busy, { type: "waitingPick", sessionId: "ses_a", now: 1 }).state.staff.confirmPick.sessionId === "ses_b",
+          "nothing else while the app takes the session");
+        const pickEnds = [
+          ["SESSION_ALREADY_CLAIMED", "staffWaiting", "screen.staffWaiting.claimed", "staffWaitingSessions"],
+          ["SESSION_ENDED", "staffWaiting", "screen.staffWaiting.ended", "staffWaitingSessions"],
+          ["SESSION_EXPIRED_OR_NOT_FOUND", "staffWaiting", "screen.staffWaiting.expired", "staffWaitingSessions"],
+          ["NETWORK_ERROR", "staffWaiting", "screen.staffWaiting.pickOffline", ""],
+          ["SOMETHING_NEW", "staffWaiting", "screen.staffWaiting.pickFailed", ""],
+          ["STAFF_REQUIRED", "staffPin", "screen.staffPin.ended", ""],
+        ];
+        for (const [code, screen, key, effects] of pickEnds) {
+          const r = flow.next(busy, { type: "pickFailed", seq: lseq, error: { code, message: "m" }, now: 11900 });
+          check(r.state.screen === screen && r.state.staff.notice.key === key && types(r.effects) === effects &&
+            !r.state.staff.picking && r.state.staff.confirmPick === null,
+            `pick ${code} → ${screen} with ${key} [${effects}] (got ${r.state.screen} [${types(r.effects)}])`);
+        }
+        const gone = flow.next(busy, { type: "pickFailed", seq: lseq, error: { code: "SESSION_ENDED" }, now: 11900 }).state;
+        check(gone.staff.waiting === wv && gone.waitingSeq === lseq + 1, "a session gone: the list stays until the new one");
+        const reloaded = flow.next(gone, { type: "waitingLoaded", seq: lseq + 1, sessions: { data: [] }, now: 12000 }).state;
+        check(reloaded.staff.notice.key === "screen.staffWaiting.ended" && reloaded.staff.waiting.length === 0,
+          "the message stays with the new list");
+        check(flow.next(busy, { type: "picked", seq: lseq - 1, sessionId: "ses_b", now: 11900 }).state.screen === "staffWaiting",
+          "an answer for an earlier list is ignored");
+        const took = flow.next(busy, { type: "picked", seq: lseq, sessionId: "ses_b", test: true, now: 11900 });
+        check(took.state.screen === "consent" && took.state.session.id === "ses_b" && took.state.session.test &&
+          !took.state.session.walkIn && !took.state.session.offline && took.state.staff === null && took.effects.length === 0,
+          "taken → consent, the app ended the staff session");
+        const tookAgree = flow.next(took.state, { type: "agree", now: 12000 });
+        check(tookAgree.effects[0].type === "startSession" && tookAgree.effects[0].sessionId === "ses_b",
+          "agree starts the picked session");
+        const noId = flow.next(busy, { type: "picked", seq: lseq, now: 11900 });
+        check(noId.state.screen === "error" && types(noId.effects) === "staffLock", "an answer without a session → error");
+        const idleList = flow.next(asked.state, { type: "tick", now: 11700 + 10000 });
+        check(idleList.state.screen === "attract" && types(idleList.effects) === "staffLock" && idleList.state.staff === null,
+          "an idle waiting list locks and goes back to attract");
+        check(flow.next(took.state, { type: "pickFailed", seq: lseq, error: { code: "SESSION_ENDED" }, now: 1 }).state.screen ===
+          "consent", "a late pick answer changes nothing");
+
         // Lock, exit, idle, and the ways out.
         const lock = flow.next(menu, { type: "lock", now: 12000 });
         check(lock.state.screen === "attract" && types(lock.effects) === "staffLock" && lock.state.staff === null,
@@ -1548,6 +2261,28 @@ const SCENARIOS = [
         p = flow.next(p, { type: "pinSubmit", now: 13000 }).state;
         const direct = flow.next(p, { type: "staffUnlocked", operator: "Dana", now: 13100 });
         check(direct.state.screen === "walkIn" && types(direct.effects) === "startWalkIn", "the right PIN → the walk-in, no menu");
+
+        // The queued note: only for a visit made while the kiosk was offline (a walk-in from the
+        // offline screen); every result is queued, so an online visit's says nothing.
+        const outcome = (st, queued = true) => {
+          const a = flow.next(st, { type: "agree", now: 20000 }).state;
+          const event = { kind: "outcome", outcome: "success", queued };
+          return flow.next(a, { type: "session", seq: a.sessionSeq, event, now: 20100 }).state;
+        };
+        const offlineDone = flow.next(direct.state, { type: "walkInDone", seq: direct.state.scanSeq, sessionId: "local_2", now: 13200 });
+        check(offlineDone.state.session.offline && offlineDone.state.session.walkIn, "a walk-in from the offline screen is an offline visit");
+        const offlineEnd = outcome(offlineDone.state);
+        check(offlineEnd.screen === "success" && flow.showsQueuedNote(offlineEnd), "its queued result says it waits for the network");
+        check(!flow.showsQueuedNote(outcome(offlineDone.state, false)), "a result not queued says nothing");
+        check(!done.state.session.offline && !flow.showsQueuedNote(outcome(done.state)), "a walk-in from the menu is an online visit");
+        check(!flow.showsQueuedNote(outcome(took.state)), "so is a session picked from the list");
+        const claimedVisit = flow.next({ ...menu, screen: "keypad", staff: null, claiming: true },
+          { type: "claimed", sessionId: "ses_c", now: 1 }).state;
+        check(!flow.showsQueuedNote(outcome(claimedVisit)), "and a claimed one");
+        const wentOffline = flow.next(wl.state, { type: "waitingFailed", seq: lseq, error: { code: "NETWORK_ERROR" }, now: 1 }).state;
+        const viaList = flow.next(wentOffline, { type: "staffWalkIn", now: 2 }).state;
+        const listWalkIn = flow.next(viaList, { type: "walkInDone", seq: viaList.scanSeq, sessionId: "local_3", now: 3 }).state;
+        check(flow.showsQueuedNote(outcome(listWalkIn)), "a walk-in offered by the list while offline is an offline visit too");
         check(flow.next({ ...menu, screen: "keypad", staff: null }, { type: "staffOpen", now: 1 }).state.screen === "keypad",
           "no staff sign-in from the keypad");
         return out;

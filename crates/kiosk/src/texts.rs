@@ -18,7 +18,11 @@ use serde_json::{Map, Value};
 pub const DEFAULT_LANG: &str = "en";
 
 /// The shipped texts, by language.
-pub const BUILT_IN: &[(&str, &str)] = &[("en", include_str!("../../../texts/en.json"))];
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("en", include_str!("../../../texts/en.json")),
+    ("fr", include_str!("../../../texts/fr.json")),
+    ("ar", include_str!("../../../texts/ar.json")),
+];
 
 const PLURAL: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
 
