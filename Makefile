@@ -52,6 +52,7 @@ test: lint
 	scripts/with-postgres $(CARGO) test --workspace --locked --test postgres -- --ignored
 	scripts/ui-test
 	scripts/e2e
+	scripts/package --debug
 
 bench: setup
 	$(CARGO) build --workspace --locked --release --quiet

@@ -5,6 +5,7 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "kiosk_info",
         "texts",
+        "theme",
         "claim_session",
         "scan_session",
         "cancel_scan",

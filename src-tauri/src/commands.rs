@@ -101,6 +101,8 @@ pub async fn kiosk_info(state: State<'_, AppState>) -> Result<KioskInfo, UiError
         // `make bench-app` reads this line: the cold start, to the welcome screen.
         tracing::info!(
             ms = state.started.elapsed().as_millis() as u64,
+            ready = problem.is_none(),
+            registered,
             "the welcome screen is ready"
         );
     }
@@ -131,6 +133,12 @@ pub async fn kiosk_info(state: State<'_, AppState>) -> Result<KioskInfo, UiError
 pub fn texts(state: State<'_, AppState>, lang: String) -> Result<serde_json::Value, UiError> {
     facekiosk_kiosk::texts::load(&lang, state.config.kiosk.texts_dir.as_deref())
         .map_err(|e| UiError::new("INVALID_CONFIG", e))
+}
+
+/// The look: colours, radius, text scale, the logo, images and sounds (as `data:` URLs).
+#[tauri::command]
+pub fn theme(state: State<'_, AppState>) -> facekiosk_kiosk::theme::Theme {
+    state.theme.clone()
 }
 
 /// What a claim tells the screen.

@@ -31,9 +31,18 @@ fn load_config() -> Result<KioskConfig, String> {
     Ok(config)
 }
 
+/// The configured theme (its warnings are logged); an unusable one stops the app.
+fn load_theme(config: &KioskConfig) -> Result<facekiosk_kiosk::theme::Theme, String> {
+    facekiosk_kiosk::theme::load(&config.kiosk.theme, config.kiosk.assets_dir.as_deref())
+        .map_err(|e| format!("kiosk.theme: {e}"))
+}
+
 fn main() {
     let started = std::time::Instant::now();
     tracing_subscriber::fmt()
+        // On stderr: colours for a person at a terminal, plain text for a log file or journal.
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -41,6 +50,13 @@ fn main() {
         .init();
     let config = match load_config() {
         Ok(c) => c,
+        Err(e) => {
+            eprintln!("facekiosk-app: {e}");
+            std::process::exit(2);
+        }
+    };
+    let theme = match load_theme(&config) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("facekiosk-app: {e}");
             std::process::exit(2);
@@ -77,10 +93,11 @@ fn main() {
             }
             Ok(())
         })
-        .manage(state::AppState::start(config, store, started))
+        .manage(state::AppState::start(config, store, theme, started))
         .invoke_handler(tauri::generate_handler![
             commands::kiosk_info,
             commands::texts,
+            commands::theme,
             commands::claim_session,
             commands::scan_session,
             commands::cancel_scan,

@@ -21,6 +21,8 @@ type EngineSlot = Option<Result<Arc<FaceEngine>, String>>;
 pub struct AppState {
     /// `facekiosk.toml`, validated.
     pub config: KioskConfig,
+    /// The look, loaded at start.
+    pub theme: facekiosk_kiosk::theme::Theme,
     /// Where the kiosk keeps its state.
     pub store: KioskStore,
     /// The kiosk's identity, or why it could not be read.
@@ -45,7 +47,12 @@ pub struct AppState {
 
 impl AppState {
     /// Starts loading the engine and returns at once.
-    pub fn start(config: KioskConfig, store: KioskStore, started: std::time::Instant) -> AppState {
+    pub fn start(
+        config: KioskConfig,
+        store: KioskStore,
+        theme: facekiosk_kiosk::theme::Theme,
+        started: std::time::Instant,
+    ) -> AppState {
         let identity = store
             .identity()
             .map(|(identity, _, _)| identity)
@@ -74,6 +81,7 @@ impl AppState {
         }
         AppState {
             config,
+            theme,
             store,
             identity,
             engine,

@@ -55,6 +55,12 @@ fn a_config_or_texts_it_cannot_run_with_stop_the_app_with_the_reason() {
             vec![],
             "kiosk.texts_dir",
         ),
+        ("[kiosk]\ntheme = \"neon\"\n", vec![], "no theme `neon`"),
+        (
+            "[kiosk]\nassets_dir = \"assets\"\n",
+            vec![("assets/themes/default/theme.json", "{ \"radius\": ")],
+            "theme.json: not JSON",
+        ),
     ] {
         let (code, stderr) = start_with(config, &files);
         assert_eq!(code, Some(2), "{config}: {stderr}");

@@ -457,7 +457,8 @@ fn load_library(explicit: Option<&Path>) -> Result<PathBuf> {
 /// 2. `$ORT_DYLIB_PATH`,
 /// 3. `$FACEKIOSK_DATA_DIR/onnxruntime/` or the user data dir (`~/.local/share/facekiosk/onnxruntime/`,
 ///    where `scripts/setup` puts it),
-/// 4. beside the executable, and in `../lib` from it (an installed kiosk).
+/// 4. beside the executable, in `../lib/facekiosk` from it (the Debian package's
+///    `/usr/lib/facekiosk/`), and in `../lib`.
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Some(p) = explicit {
@@ -477,6 +478,13 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         out.push(exe_dir.join(LIBRARY_FILE));
+        out.push(
+            exe_dir
+                .join("..")
+                .join("lib")
+                .join("facekiosk")
+                .join(LIBRARY_FILE),
+        );
         out.push(exe_dir.join("..").join("lib").join(LIBRARY_FILE));
     }
     out

@@ -51,6 +51,11 @@ pub struct KioskSection {
     /// A deployment's texts: `<lang>.json` files whose keys override the built-in texts (or add
     /// a language), read at start; `facekiosk texts check --dir` checks them.
     pub texts_dir: Option<PathBuf>,
+    /// The look: `default`, `high-contrast`, or a theme of `assets_dir`.
+    pub theme: String,
+    /// A deployment's themes: `themes/<name>/theme.json` and the files it names, changing any
+    /// key or file of a built-in theme, or adding one.
+    pub assets_dir: Option<PathBuf>,
     /// With nobody touching the screen for this long, the app goes back to its welcome
     /// screen and forgets what was typed, s.
     pub idle_timeout_s: u64,
@@ -72,8 +77,10 @@ impl Default for KioskSection {
         KioskSection {
             keys_dir: None,
             camera: "camera".to_owned(),
-            languages: vec!["en".to_owned()],
+            languages: ["en", "fr", "ar"].map(str::to_owned).to_vec(),
             texts_dir: None,
+            theme: crate::theme::DEFAULT_THEME.to_owned(),
+            assets_dir: None,
             idle_timeout_s: 60,
             outcome_s: 8,
             test_challenge_seed: None,
@@ -176,6 +183,7 @@ pub fn read(path: &Path) -> Result<KioskConfig, KioskError> {
     rebase(&mut config.face.calibration);
     rebase(&mut config.kiosk.keys_dir);
     rebase(&mut config.kiosk.texts_dir);
+    rebase(&mut config.kiosk.assets_dir);
     rebase(&mut config.server.data_dir);
     rebase(&mut config.server.photo_key_file);
     Ok(config)

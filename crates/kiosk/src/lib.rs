@@ -24,6 +24,7 @@ pub mod scan;
 pub mod staff;
 pub mod store;
 pub mod texts;
+pub mod theme;
 pub mod visit;
 pub mod walkin;
 
