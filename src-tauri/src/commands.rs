@@ -147,6 +147,12 @@ pub fn theme(state: State<'_, AppState>) -> facekiosk_kiosk::theme::Theme {
 pub struct Claimed {
     session_id: String,
     test: bool,
+    /// The session's language (the integrator's `defaultLang`).
+    lang: String,
+    /// The languages the integrator offers for it (empty: the kiosk's).
+    langs: Vec<String>,
+    /// The integrator's texts and colours for this session.
+    customization: facekiosk_kiosk::visit::Customization,
 }
 
 /// The registered kiosk's API client.
@@ -237,6 +243,9 @@ pub(crate) fn keep_claimed(
     let out = Claimed {
         session_id: visit.session_id.clone(),
         test: visit.test,
+        lang: visit.options.lang.clone(),
+        langs: visit.langs.clone(),
+        customization: visit.customization.clone(),
     };
     *state
         .claimed

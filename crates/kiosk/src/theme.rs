@@ -158,7 +158,7 @@ fn relative(path: &str) -> bool {
 }
 
 /// A CSS colour value that cannot break out of its declaration.
-fn color_ok(v: &str) -> bool {
+pub fn color_ok(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 64
         && v.chars()

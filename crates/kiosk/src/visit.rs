@@ -74,6 +74,62 @@ pub struct ClaimedVisit {
     photo_sha256: String,
     /// Where the photo came from: the API, or staff at the kiosk (a walk-in).
     source: ReferenceSource,
+    /// The languages the integrator offers for this session (empty: the kiosk's).
+    pub langs: Vec<String>,
+    /// The integrator's look and texts for this session.
+    pub customization: Customization,
+}
+
+/// What an integrator may change for one session (`customization` when the session was
+/// created): texts by language (`{"texts": {"en": {"screen": {…}}}}`, the keys of
+/// texts/<lang>.json) and colours (`{"colors": {"brand": "#…"}}`, a theme's colour names).
+/// Anything else is dropped, as are colours that are not plain CSS colours.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Customization {
+    /// Texts by language: nested objects of strings.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub texts: serde_json::Map<String, Value>,
+    /// Colours by theme colour name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub colors: std::collections::BTreeMap<String, String>,
+}
+
+impl Customization {
+    /// The usable part of a session's `customization`.
+    pub fn from_settings(v: &Value) -> Customization {
+        fn strings_only(v: &Value) -> Option<Value> {
+            match v {
+                Value::String(_) => Some(v.clone()),
+                Value::Object(m) => Some(Value::Object(
+                    m.iter()
+                        .filter_map(|(k, v)| strings_only(v).map(|v| (k.clone(), v)))
+                        .collect(),
+                )),
+                _ => None,
+            }
+        }
+        let mut out = Customization::default();
+        if let Some(texts) = v["texts"].as_object() {
+            for (lang, t) in texts {
+                if t.is_object()
+                    && let Some(clean) = strings_only(t)
+                {
+                    out.texts.insert(lang.clone(), clean);
+                }
+            }
+        }
+        if let Some(colors) = v["colors"].as_object() {
+            for (k, c) in colors {
+                if let Some(c) = c.as_str()
+                    && crate::theme::COLORS.contains(&k.as_str())
+                    && crate::theme::color_ok(c)
+                {
+                    out.colors.insert(k.clone(), c.to_owned());
+                }
+            }
+        }
+        out
+    }
 }
 
 impl std::fmt::Debug for ClaimedVisit {
@@ -139,6 +195,15 @@ fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
         photo,
         photo_sha256,
         source: ReferenceSource::Api,
+        langs: s["langs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        customization: Customization::from_settings(&s["customization"]),
     })
 }
 
@@ -172,6 +237,8 @@ impl ClaimedVisit {
             photo_sha256: sha256_hex(&photo),
             photo,
             source: ReferenceSource::WalkIn,
+            langs: Vec::new(),
+            customization: Customization::default(),
         }
     }
 
@@ -603,6 +670,7 @@ mod tests {
         });
         let v = claimed_visit(&body).unwrap();
         assert_eq!(v.session_id, "ses_1");
+        assert!(v.langs.is_empty() && v.customization == Customization::default());
         assert!(v.test);
         assert_eq!(v.options.max_attempts, 2);
         assert_eq!(v.options.minimum_match_level, 4);
@@ -621,6 +689,25 @@ mod tests {
         let mut nameless = body;
         nameless["sessionId"] = json!("");
         assert_eq!(claimed_visit(&nameless).unwrap_err().code, "INVALID_CONFIG");
+    }
+
+    #[test]
+    fn a_sessions_customization_keeps_texts_and_plain_colours_only() {
+        let c = Customization::from_settings(&json!({
+            "texts": { "en": { "screen": { "attract": { "title": "Welcome to Example Bank", "n": 3 } } },
+                       "fr": "not an object" },
+            "colors": { "brand": "#003366", "text": "red; background: url(x)", "sparkle": "#fff" },
+            "script": "alert(1)",
+        }));
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            json!({ "texts": { "en": { "screen": { "attract": { "title": "Welcome to Example Bank" } } } },
+                    "colors": { "brand": "#003366" } })
+        );
+        assert_eq!(
+            Customization::from_settings(&Value::Null),
+            Customization::default()
+        );
     }
 
     #[test]
