@@ -19,6 +19,8 @@ fn main() {
         "staff_pick_session",
         "staff_walk_in",
         "staff_camera_test",
+        "staff_cameras",
+        "staff_use_camera",
         "staff_exit",
     ]);
     if let Err(e) = tauri_build::try_build(

@@ -208,7 +208,7 @@ pub async fn scan_session(
             previous.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
-    let config = state.config.clone();
+    let config = state.config_now();
     let preview = preview_on(on_frame);
     let code = tauri::async_runtime::spawn_blocking(move || {
         facekiosk_kiosk::scan::scan_for_session(&config, Some(&preview), &stop, SCAN_TIME)
@@ -289,7 +289,7 @@ pub async fn start_session(
         .map_err(|e| UiError::new("MODEL_ERROR", e))?;
     let (tx, rx) = mpsc::channel();
     *state.control.lock().map_err(|_| poisoned())? = Some(tx);
-    let (config, store) = (state.config.clone(), state.store.clone());
+    let (config, store) = (state.config_now(), state.store.clone());
     let recent = state.recent.clone();
     let preview = preview_on(on_frame);
     std::thread::Builder::new()

@@ -111,6 +111,8 @@ fn main() {
             staff::staff_pick_session,
             staff::staff_walk_in,
             staff::staff_camera_test,
+            staff::staff_cameras,
+            staff::staff_use_camera,
             staff::staff_exit,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));

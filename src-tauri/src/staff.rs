@@ -9,7 +9,7 @@ use std::time::Duration;
 use facekiosk_kiosk::panel::{Overview, WaitingSession, waiting_sessions};
 use facekiosk_kiosk::scan::{Watch, watch_camera};
 use facekiosk_kiosk::staff::StaffRefusal;
-use facekiosk_kiosk::store::unix_ms;
+use facekiosk_kiosk::store::{is_camera_spec, unix_ms};
 use facekiosk_kiosk::visit::{ClaimedVisit, claim};
 use facekiosk_kiosk::walkin::capture_id_photo;
 use facekiosk_sync::Claim;
@@ -144,7 +144,7 @@ pub async fn staff_walk_in(
         .map_err(|e| UiError::new("MODEL_ERROR", e))?;
     tracing::info!(target: "facekiosk::staff", operator = %operator, action = "walk-in", "staff started a walk-in: taking the ID photo");
     let stop = new_watch(&state)?;
-    let config = state.config.clone();
+    let config = state.config_now();
     let preview = preview_on(on_frame);
     let photo = tauri::async_runtime::spawn_blocking(move || {
         let watch = Watch {
@@ -160,7 +160,7 @@ pub async fn staff_walk_in(
     })
     .await
     .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))??;
-    let visit = ClaimedVisit::walk_in(&state.config, &kiosk_id, photo, unix_ms());
+    let visit = ClaimedVisit::walk_in(&state.config_now(), &kiosk_id, photo, unix_ms());
     tracing::info!(target: "facekiosk::staff", operator = %operator, action = "walk-in", session = %visit.session_id, "walk-in session created; the staff panel closes");
     state.staff.lock().map_err(|_| poisoned())?.lock();
     keep_claimed(&state, visit)
@@ -211,16 +211,27 @@ pub struct CameraTest {
     frames: u64,
 }
 
-/// Shows the camera's frames on `on_frame` until `cancel_scan`.
+/// Shows a camera's frames on `on_frame` until `cancel_scan`: `camera` (`camera:N`, from
+/// `staff_cameras`), else the one in use.
 #[tauri::command]
 pub async fn staff_camera_test(
     state: State<'_, AppState>,
     on_frame: Channel<InvokeResponseBody>,
+    camera: Option<String>,
 ) -> Result<CameraTest, UiError> {
     let operator = operator(&state)?;
-    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "camera-test", camera = %state.config.kiosk.camera, "staff started a camera test");
+    let mut config = state.config_now();
+    if let Some(c) = camera {
+        if !is_camera_spec(&c) {
+            return Err(UiError::new(
+                "INVALID_CONFIG",
+                format!("{c:?} is not a camera: expected camera or camera:N"),
+            ));
+        }
+        config.kiosk.camera = c;
+    }
+    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "camera-test", camera = %config.kiosk.camera, "staff started a camera test");
     let stop = new_watch(&state)?;
-    let config = state.config.clone();
     let preview = preview_on(on_frame);
     let frames = Arc::new(AtomicU64::new(0));
     let counted = frames.clone();
@@ -248,6 +259,73 @@ pub async fn staff_camera_test(
         Err(e) => Err(e.into()),
         Ok(()) => Ok(CameraTest { frames }),
     }
+}
+
+/// The cameras staff may choose from.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cameras {
+    /// `kiosk.camera` in facekiosk.toml.
+    configured: String,
+    /// The one in use (staff's choice, or the configured one).
+    current: String,
+    /// Whether staff may choose (not when the configured camera is a clip or folder).
+    choosable: bool,
+    /// The cameras the system offers (`camera:N` is `index`).
+    devices: Vec<facekiosk_capture::camera::CameraDevice>,
+    /// Why the list is empty, if the system could not list them.
+    problem: Option<String>,
+}
+
+/// The cameras connected, and the one in use.
+#[tauri::command]
+pub async fn staff_cameras(state: State<'_, AppState>) -> Result<Cameras, UiError> {
+    let operator = operator(&state)?;
+    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "cameras", "staff listed the cameras");
+    let listed = tauri::async_runtime::spawn_blocking(facekiosk_capture::camera::list)
+        .await
+        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))?;
+    let (devices, problem) = match listed {
+        Ok(d) => (d, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    Ok(Cameras {
+        configured: state.config.kiosk.camera.clone(),
+        current: state.config_now().kiosk.camera,
+        choosable: state.config.kiosk.camera.starts_with("camera"),
+        devices,
+        problem,
+    })
+}
+
+/// Makes `camera` (`camera:N`, or `camera` for the configured choice) the kiosk's camera from
+/// now on, kept across restarts; `null` forgets the choice (back to `kiosk.camera`).
+#[tauri::command]
+pub fn staff_use_camera(
+    state: State<'_, AppState>,
+    camera: Option<String>,
+) -> Result<CameraInUse, UiError> {
+    let operator = operator(&state)?;
+    if !state.config.kiosk.camera.starts_with("camera") {
+        return Err(UiError::new(
+            "FORBIDDEN",
+            "kiosk.camera is a clip or folder here: it cannot be replaced from the panel",
+        ));
+    }
+    state
+        .store
+        .save_camera_choice(camera.as_deref())
+        .map_err(|e| UiError::new("INVALID_CONFIG", e.to_string()))?;
+    let now = state.store.effective_camera(&state.config);
+    *state.camera.lock().map_err(|_| poisoned())? = now.clone();
+    tracing::info!(target: "facekiosk::staff", operator = %operator, action = "use-camera", camera = %now, "staff chose the kiosk's camera");
+    Ok(CameraInUse { current: now })
+}
+
+/// The camera in use after a choice.
+#[derive(Debug, Serialize)]
+pub struct CameraInUse {
+    current: String,
 }
 
 /// Leaves kiosk mode: the app exits.

@@ -43,6 +43,8 @@ pub struct AppState {
     pub staff: Arc<Mutex<StaffGate>>,
     /// The visits that ended, for the staff panel.
     pub recent: Arc<Mutex<RecentVisits>>,
+    /// The camera in use: staff's choice, else `kiosk.camera`.
+    pub camera: Mutex<String>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             .identity()
             .map(|(identity, _, _)| identity)
             .map_err(|e| e.to_string());
+        let camera = store.effective_camera(&config);
         let engine: Arc<(Mutex<EngineSlot>, Condvar)> =
             Arc::new((Mutex::new(None), Condvar::new()));
         let slot = engine.clone();
@@ -92,7 +95,17 @@ impl AppState {
             scan_stop: Mutex::new(None),
             staff: Arc::new(Mutex::new(StaffGate::default())),
             recent: Arc::new(Mutex::new(RecentVisits::default())),
+            camera: Mutex::new(camera),
         }
+    }
+
+    /// The configuration with the camera in use (staff may have chosen another).
+    pub fn config_now(&self) -> KioskConfig {
+        let mut c = self.config.clone();
+        if let Ok(camera) = self.camera.lock() {
+            c.kiosk.camera = camera.clone();
+        }
+        c
     }
 
     /// Waits for the face engine to load (blocking: run it on a blocking task or a thread).

@@ -45,6 +45,13 @@ pub struct KioskStore {
     models_dir: Option<PathBuf>,
 }
 
+/// `camera` or `camera:N`: a camera, not a file.
+pub fn is_camera_spec(s: &str) -> bool {
+    s == "camera"
+        || s.strip_prefix("camera:")
+            .is_some_and(|n| !n.is_empty() && n.len() <= 3 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The unix time now, ms (the edge: business logic gets time passed in).
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
@@ -123,6 +130,44 @@ impl KioskStore {
                     .clone()
                     .unwrap_or_else(|| data.join("models")),
             ),
+        }
+    }
+
+    /// The camera staff chose in the staff panel (`camera:N`), kept beside the outbox; `None`
+    /// when they chose none (the configuration's `kiosk.camera` holds).
+    pub fn camera_choice(&self) -> Option<String> {
+        let path = self.sync_dir().ok()?.join("camera-choice");
+        let text = std::fs::read_to_string(path).ok()?;
+        let choice = text.trim();
+        is_camera_spec(choice).then(|| choice.to_owned())
+    }
+
+    /// Keeps the camera staff chose (`camera` or `camera:N`), or forgets it (`None`).
+    pub fn save_camera_choice(&self, choice: Option<&str>) -> Result<(), KioskError> {
+        let dir = self.sync_dir()?;
+        let path = dir.join("camera-choice");
+        let io = |e: std::io::Error| KioskError::Other(format!("{}: {e}", path.display()));
+        match choice {
+            Some(c) if is_camera_spec(c) => {
+                std::fs::create_dir_all(dir).map_err(io)?;
+                std::fs::write(&path, format!("{c}\n")).map_err(io)
+            }
+            Some(c) => Err(KioskError::Other(format!(
+                "{c:?} is not a camera: expected camera or camera:N"
+            ))),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The camera the kiosk uses: staff's choice when `kiosk.camera` is a camera (a clip or
+    /// folder configured for tests and demonstrations is never replaced), else the setting.
+    pub fn effective_camera(&self, config: &KioskConfig) -> String {
+        match self.camera_choice() {
+            Some(choice) if config.kiosk.camera.starts_with("camera") => choice,
+            _ => config.kiosk.camera.clone(),
         }
     }
 
@@ -308,4 +353,35 @@ pub fn load_engine(config: &KioskConfig, store: &KioskStore) -> Result<FaceEngin
         face.drop_in_models_dir = Some(installed);
     }
     FaceEngine::load(&config.runtime, &face).map_err(|e| KioskError::Engine(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_choose_a_camera_that_outlives_a_restart_but_never_replaces_a_clip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = KioskConfig::default();
+        let store = KioskStore::in_dir(dir.path(), &config);
+        assert_eq!(store.effective_camera(&config), "camera");
+        store.save_camera_choice(Some("camera:2")).unwrap();
+        let again = KioskStore::in_dir(dir.path(), &config);
+        assert_eq!(again.camera_choice().as_deref(), Some("camera:2"));
+        assert_eq!(again.effective_camera(&config), "camera:2");
+        config.kiosk.camera = "/srv/demo/clip.avi".to_owned();
+        assert_eq!(again.effective_camera(&config), "/srv/demo/clip.avi");
+        for bad in [
+            "/dev/video0",
+            "camera:",
+            "camera:x",
+            "camera:1234",
+            "clip.avi",
+        ] {
+            assert!(store.save_camera_choice(Some(bad)).is_err(), "{bad}");
+        }
+        store.save_camera_choice(None).unwrap();
+        store.save_camera_choice(None).unwrap();
+        assert_eq!(store.camera_choice(), None);
+    }
 }
