@@ -548,10 +548,13 @@ function onSessionEvent(prev, e) {
       }
       return same;
 
-    case "hint":
+    case "hint": {
       if (typeof e.hint !== "string") return same;
+      // A new hint on the capture screen sounds (main.js spaces hint sounds out).
+      const effects = state.screen === "capture" && e.hint !== capture.hint ? [sound("hint")] : [];
       // Only `camera` events show or hide the camera-lost overlay; a hint is a hint.
-      return { state: { ...state, capture: { ...capture, hint: e.hint, opening: false } }, effects: [] };
+      return { state: { ...state, capture: { ...capture, hint: e.hint, opening: false } }, effects };
+    }
 
     case "face":
       return { state: { ...state, capture: { ...capture, face: validBox(e.box) } }, effects: [] };
@@ -564,20 +567,17 @@ function onSessionEvent(prev, e) {
       return { state: { ...state, capture: { ...capture, progress: value, challenge: null, opening: false } }, effects: [] };
     }
 
-    case "challenge":
+    case "challenge": {
       if (e.challenge == null) return { state: { ...state, capture: { ...capture, challenge: null } }, effects: [] };
+      const challenge = { kind: String(e.challenge), index: Number(e.index) || 1, count: Number(e.count) || 1 };
+      const was = capture.challenge;
+      const fresh = !was || was.kind !== challenge.kind || was.index !== challenge.index;
       return {
-        state: {
-          ...state,
-          capture: {
-            ...capture,
-            opening: false,
-            progress: null,
-            challenge: { kind: String(e.challenge), index: Number(e.index) || 1, count: Number(e.count) || 1 },
-          },
-        },
-        effects: [],
+        state: { ...state, capture: { ...capture, opening: false, progress: null, challenge } },
+        // A new prompt sounds; the same one sent again does not.
+        effects: fresh && state.screen === "capture" ? [sound("challenge")] : [],
       };
+    }
 
     case "camera":
       if (e.state === "lost") return { state: { ...state, capture: { ...capture, cameraLost: true } }, effects: [] };
@@ -601,7 +601,7 @@ function onSessionEvent(prev, e) {
       const hint = e.hint === "LIVENESS_TRY_AGAIN" ? "LIVENESS_TRY_AGAIN" : "TRY_AGAIN";
       return {
         state: go({ ...state, attempt: { hint, attemptsLeft: left }, capture: freshCapture(), canceling: false }, "attemptFailed"),
-        effects: [],
+        effects: [sound("failure")],
       };
     }
 
@@ -610,12 +610,21 @@ function onSessionEvent(prev, e) {
       let target = OUTCOME_TO_SCREEN[e.outcome] || "error";
       if (target === "error" && code) target = screenForError(code);
       if (target === "seeStaff" && CAMERA_CODES.includes(code)) target = "cameraError";
-      return { state: toOutcome(state, target, code, !!e.queued), effects: [] };
+      const effects = OUTCOME_SOUNDS[target] ? [sound(OUTCOME_SOUNDS[target])] : [];
+      return { state: toOutcome(state, target, code, !!e.queued), effects };
     }
 
     default:
       return same;
   }
+}
+
+/** The outcome screens that sound (the theme's `success` and `failure` sounds). */
+const OUTCOME_SOUNDS = { success: "success", failure: "failure" };
+
+/** A theme sound to play (main.js: ui/theme.js `makeSounds`); `name` is one of its moments. */
+function sound(name) {
+  return { type: "sound", sound: name };
 }
 
 function validBox(box) {

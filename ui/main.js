@@ -9,11 +9,15 @@ import { setupView, applyLanguage, render } from "./view.js";
 import { showFrame, clearPreview, SCAN, WALK_IN, CAMERA_TEST } from "./preview.js";
 import { frameBytes } from "./geometry.js";
 import { installLockdown } from "./lockdown.js";
+import { applyTheme, makeSounds } from "./theme.js";
 
 /** How often deadlines (idle, outcome countdown) are checked (ms). */
 const TICK_MS = 200;
 /** How often an out-of-service kiosk asks the app again whether it is ready (ms). */
 const RECHECK_MS = 30000;
+
+/** How long the first screen waits for the app's theme (ms); without it, style.css's look. */
+const THEME_WAIT_MS = 2000;
 
 /** Screens that show the camera: leaving them for any other forgets the last frame. */
 const PREVIEW_SCREENS = ["scan", "capture", "processing", "attemptFailed", "walkIn", "cameraTest"];
@@ -22,6 +26,10 @@ let state = initialState();
 let textsRequest = 0;
 let loadedLang = null;
 let englishLoaded = false;
+/** The theme's sounds (none until the theme came). */
+let sounds = makeSounds({});
+/** Settles once the theme is applied, or failed, or took too long. */
+let themeReady = Promise.resolve();
 
 /** Feeds one event to the state machine, draws the result and runs its effects. */
 function dispatch(event) {
@@ -97,6 +105,9 @@ function run(effect) {
       break;
     case "startCameraTest":
       startCameraTest(effect);
+      break;
+    case "sound":
+      sounds.play(effect.sound);
       break;
     case "staffExit":
       // On success the app exits: nothing comes back.
@@ -188,6 +199,23 @@ function startSession({ seq, sessionId, lang }) {
     .catch((error) => dispatch({ type: "startFailed", seq, error }));
 }
 
+/**
+ * Asks the app for its theme and applies it (colours, radii, text size, logo, the welcome
+ * screen's picture, sounds). A theme that fails, or is late, leaves style.css's default look.
+ */
+function loadTheme() {
+  const asked = bridge.invoke("theme").then(
+    (theme) => {
+      const style = applyTheme(theme);
+      sounds = makeSounds(style.sounds);
+      if (style.ignored.length) console.warn(`theme: left out ${style.ignored.join(", ")}`);
+    },
+    () => {},
+  );
+  const late = new Promise((resolve) => setTimeout(resolve, THEME_WAIT_MS));
+  return Promise.race([asked, late]);
+}
+
 /** Loads the texts of `lang` (and English, the fallback for missing keys), then redraws. */
 async function loadTexts(lang) {
   const request = ++textsRequest;
@@ -215,8 +243,9 @@ async function askKioskInfo() {
     dispatch({ type: "infoFailed", error });
     return;
   }
-  // The first screen shows with its texts, never with keys while they load.
+  // The first screen shows with its texts and its theme, never with keys while they load.
   if (info && typeof info.defaultLang === "string") await loadTexts(info.defaultLang);
+  await themeReady;
   dispatch({ type: "info", info });
 }
 
@@ -338,6 +367,7 @@ function boot() {
   setInterval(() => {
     if (state.screen === "outOfService") askKioskInfo();
   }, RECHECK_MS);
+  themeReady = loadTheme();
   askKioskInfo();
 }
 

@@ -122,11 +122,13 @@ export function render(state, prev) {
     default:
       if (OUTCOME_SCREENS.includes(state.screen)) renderOutcome(state);
   }
-  show($("cancel-dialog"), state.screen === "capture" && state.confirmCancel);
+  showDialog($("cancel-dialog"), state.screen === "capture" && state.confirmCancel);
   const confirmExit = state.screen === "staffMenu" && state.staff.confirmExit;
-  show($("exit-dialog"), confirmExit);
+  showDialog($("exit-dialog"), confirmExit);
   const confirmPick = state.screen === "staffWaiting" && !!state.staff.confirmPick;
-  show($("pick-dialog"), confirmPick);
+  showDialog($("pick-dialog"), confirmPick);
+  if (changedScreen) setText($("announce"), announcement(state));
+  focusableScrollers(state.screen);
 
   if (changedScreen && prev) focusHeading(state.screen);
   if (state.confirmCancel && !(prev && prev.confirmCancel)) $("cancel-title").focus({ preventScroll: true });
@@ -134,6 +136,62 @@ export function render(state, prev) {
   if (confirmExit && !wasConfirming) $("exit-title").focus({ preventScroll: true });
   const wasAsking = prev && prev.screen === "staffWaiting" && prev.staff && prev.staff.confirmPick;
   if (confirmPick && !wasAsking) $("pick-title").focus({ preventScroll: true });
+}
+
+/**
+ * A list that scrolls inside its panel (`.scroll`), or a panel or an outcome's card that scrolls
+ * (with large text: style.css), takes the focus, so that the keyboard can scroll it (arrow keys,
+ * Page Down); one that fits does not (no stop for nothing on the way round).
+ */
+function focusableScrollers(screen) {
+  for (const el of document.querySelectorAll(`section[data-screen="${screen}"] :is(.scroll, .panel-card, .result-card)`)) {
+    const scrolls = el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== "visible";
+    // A list of buttons is reached through them.
+    if (scrolls && !el.querySelector("button")) {
+      if (el.tabIndex !== 0) el.tabIndex = 0;
+    } else if (el.hasAttribute("tabindex")) {
+      el.removeAttribute("tabindex");
+    }
+  }
+}
+
+/** What opened the dialog that shows (focus goes back to it when the dialog closes). */
+let dialogOpener = null;
+
+/**
+ * Shows or hides a dialog (its backdrop): while it shows, everything else on the page is inert,
+ * so Tab and taps stay in it; closed, focus goes back where it was (the button that opened it).
+ */
+function showDialog(backdrop, open) {
+  if (backdrop.hidden !== open) return;
+  show(backdrop, open);
+  const section = backdrop.closest("section");
+  for (const el of [$("topbar"), ...section.children]) if (el !== backdrop) el.inert = open;
+  if (open) {
+    dialogOpener = document.activeElement;
+  } else {
+    const opener = dialogOpener;
+    dialogOpener = null;
+    // Only on the same screen, to a button still there to press.
+    if (!section.hidden && opener instanceof HTMLElement && section.contains(opener) && !opener.disabled) {
+      opener.focus({ preventScroll: true });
+    }
+  }
+}
+
+/**
+ * What the live region says when a screen shows: an outcome's message, a failed attempt's
+ * attempts left (the title is read as focus moves to it); nothing on other screens.
+ */
+function announcement(state) {
+  const section = document.querySelector(`section[data-screen="${state.screen}"]`);
+  if (state.screen === "attemptFailed") {
+    const left = $("attempt-left");
+    return left.hidden ? "" : left.textContent;
+  }
+  if (!OUTCOME_SCREENS.includes(state.screen) || !section) return "";
+  const lead = section.querySelector(".lead");
+  return lead ? lead.textContent : "";
 }
 
 /** A screen reader reads the new screen from its title. */

@@ -78,6 +78,68 @@ export function startServer(root) {
   });
 }
 
+/** The files a theme may name, by extension (as the app's crates/kiosk/src/theme.rs). */
+const THEME_FILE_TYPES = {
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".wav": "audio/wav",
+  ".mp3": "audio/mpeg",
+  ".ogg": "audio/ogg",
+};
+
+function mergeJson(base, over) {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over || {})) {
+    const both = v && typeof v === "object" && !Array.isArray(v) && out[k] && typeof out[k] === "object";
+    out[k] = both ? mergeJson(out[k], v) : v;
+  }
+  return out;
+}
+
+/**
+ * The app's `theme` answer for the built-in theme `name` (`default`, `high-contrast`), built as the
+ * app builds it from the same files: assets/themes/<name>/theme.json's keys merged over the
+ * default's, then `patch` (a test's changes, e.g. `{ fontScale: 1.3 }`); the logo, images and
+ * sounds it names read from its folder, else the default's, as base64 `data:` URLs. Throws on
+ * an unknown theme or a file found nowhere (the app would warn; a test should not).
+ */
+export async function loadTheme(root, name, patch = {}) {
+  const themes = path.join(root, "assets", "themes");
+  const read = async (theme) => JSON.parse(await fs.readFile(path.join(themes, theme, "theme.json"), "utf8"));
+  let json = await read("default");
+  if (name !== "default") json = mergeJson(json, await read(name));
+  json = mergeJson(json, patch);
+  const file = async (rel) => {
+    if (typeof rel !== "string") return null;
+    if (/^[a-z]+:/.test(rel)) return rel; // a test's own picture or sound (a data: URL), or a bad one
+    const type = THEME_FILE_TYPES[path.extname(rel).toLowerCase()];
+    if (!type || rel.split("/").some((p) => !p || p === "." || p === "..")) throw new Error(`theme ${name}: bad file ${rel}`);
+    for (const dir of [name, "default"]) {
+      const bytes = await fs.readFile(path.join(themes, dir, rel)).catch(() => null);
+      if (bytes) return `data:${type};base64,${bytes.toString("base64")}`;
+    }
+    throw new Error(`theme ${name}: ${rel} is missing`);
+  };
+  const images = {};
+  for (const [k, v] of Object.entries(json.images || {})) images[k] = await file(v);
+  const sounds = {};
+  for (const [k, v] of Object.entries(json.sounds || {})) sounds[k] = await file(v);
+  return {
+    name: json.name,
+    colors: { ...json.colors },
+    radius: json.radius,
+    radiusLarge: json.radiusLarge,
+    fontScale: json.fontScale,
+    logo: await file(json.logo),
+    images,
+    sounds,
+    warnings: [],
+  };
+}
+
 /**
  * Decodes an 8-bit, non-interlaced PNG (what Chromium's screenshots are) into
  * `{ width, height, channels, pixels }`.
@@ -163,7 +225,7 @@ export function imageStats(png) {
  * It defines `window.__TAURI__.core` ({ invoke, Channel }) as the app does with
  * `withGlobalTauri`, answers commands from `scenario`, plays the scenario's session scripts
  * through the channels, and exposes `window.__fake` for the test to steer and inspect:
- * `calls` (every invoke), `open(gate)` (lets a script go on past `{ gate }`), `emit(event)`,
+ * `calls` (every invoke), `sounds` (every sound played: `{ name, at }`), `open(gate)` (lets a script go on past `{ gate }`), `emit(event)`,
  * `frames` (count per kind of frame payload), `urls` (blob URLs created / revoked), `scans`
  * (how each scan_session ended: `{ resolved: sessionId }` or `{ rejected: code }`), `staffJobs`
  * (how each staff_walk_in and staff_camera_test ended: `{ cmd, resolved }` or `{ cmd, rejected }`),
@@ -172,6 +234,10 @@ export function imageStats(png) {
  *
  * scenario = {
  *   info: {...},                 kiosk_info's answer (merged over ready defaults)
+ *   theme: "default" | "high-contrast" | null, the built-in theme `theme` answers with (run.mjs
+ *                                builds it with loadTheme into `themeAnswer`); null: `theme` fails
+ *   themePatch: {...},           merged over that theme (loadTheme's `patch`)
+ *   themeAnswer: {...},          what `theme` answers (set by run.mjs)
  *   textsPatch: {...},           deep-merged over the texts the server has
  *   claims: { digits: { sessionId, test } | { error: { code, message } } },
  *   claimDelayMs,                how long claim_session takes
@@ -224,6 +290,15 @@ export function fakeApp(scenario) {
   let walkInCount = 0;
   let cameraTestCount = 0;
   let waitingCount = 0;
+
+  // The theme's sounds: each play() is noted by its moment (`sounds`: { name, at }), then refused as
+  // a browser refuses audio before a tap, so the app's handling of that is tested too.
+  const sounds = [];
+  const soundNames = new Map(Object.entries((scenario.themeAnswer || {}).sounds || {}).map(([k, v]) => [v, k]));
+  HTMLMediaElement.prototype.play = function play() {
+    sounds.push({ name: soundNames.get(this.src) || this.src.slice(0, 40), at: performance.now() });
+    return Promise.reject(new DOMException("the fake app refuses to play sounds", "NotAllowedError"));
+  };
 
   // Count blob URLs, to check that the preview revokes each one it replaces.
   const createUrl = URL.createObjectURL.bind(URL);
@@ -508,6 +583,9 @@ export function fakeApp(scenario) {
           attemptsAllowed: 3,
           ...(scenario.info || {}),
         };
+      case "theme":
+        if (!scenario.themeAnswer) throw { code: "UNEXPECTED_ERROR", message: "no theme in this scenario" };
+        return JSON.parse(JSON.stringify(scenario.themeAnswer));
       case "texts": {
         const res = await fetch(`/texts/${encodeURIComponent(args.lang)}.json`);
         if (!res.ok) throw { code: "UNEXPECTED_ERROR", message: `no texts for ${args.lang}` };
@@ -668,6 +746,7 @@ export function fakeApp(scenario) {
     urls,
     scans,
     staffJobs,
+    sounds,
     staff: () => ({ ...staffState }),
     endStaff: () => {
       staffState.open = false;

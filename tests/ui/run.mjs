@@ -10,16 +10,21 @@
 
 import { chromium } from "playwright-core";
 import fs from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, fakeApp, decodePng, imageStats } from "./harness.mjs";
+import { startServer, fakeApp, loadTheme, decodePng, imageStats } from "./harness.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHOTS = process.env.UI_SHOTS
   ? path.resolve(process.env.UI_SHOTS)
   : path.join(os.tmpdir(), "facekiosk-ui-screenshots");
 const VIEWPORT = { width: 1280, height: 800 };
+/** axe-core (npm, tests only: never in ui/), run in the page by `audit`. */
+const AXE_SOURCE = await fs.readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+/** The axe impacts that fail a screen. */
+const AXE_FAILS = ["serious", "critical"];
 const CODE = "123456";
 /** The waiting session staff pick from the day's list (staff_pick_session). */
 const PICKED_ID = "ses_0195b7c8d9e0f1a2b3c4d5e6";
@@ -223,10 +228,64 @@ async function expectScreen(page, screen, timeout = 5000) {
   };
   try {
     // Checked at once first: a short timeout must not expire before the first poll on a busy machine.
-    if (await page.evaluate(shows, screen)) return;
-    await page.waitForFunction(shows, screen, { timeout });
+    if (!(await page.evaluate(shows, screen))) await page.waitForFunction(shows, screen, { timeout });
   } catch {
     fail(`expected the "${screen}" screen, but "${await screenOf(page)}" shows`);
+  }
+  await noteVisit(page, screen);
+}
+
+/**
+ * Every screen a scenario showed (by screen, language and theme), and those axe checked there:
+ * main() fails when one was shown but never checked.
+ */
+const visited = new Map();
+const audited = new Set();
+
+async function screenKey(page, screen) {
+  return page.evaluate((s) => {
+    const root = document.documentElement;
+    // Without a theme the screens look as with the default one (the themes scenario checks it).
+    return `${s} in ${root.lang}, theme ${root.dataset.theme || "default"}`;
+  }, screen);
+}
+
+async function noteVisit(page, screen) {
+  const key = await screenKey(page, screen);
+  if (!visited.has(key)) visited.set(key, page.scenarioName);
+}
+
+/**
+ * axe-core's check of the screen shown (every rule axe runs by default: WCAG 2.x A and AA, and its
+ * best practices): fails on any violation of impact serious or critical, each said with the
+ * elements and what is wrong with them. axe.min.js comes from node_modules, not ui/: the page's
+ * CSP (script-src 'self') refuses an injected <script> (inline, as `page.addScriptTag({ content })`
+ * makes it, or from elsewhere), but `page.evaluate(source)` runs it through the DevTools protocol
+ * (Runtime.evaluate), which the page's CSP does not govern, as `addInitScript` runs the fake app.
+ */
+async function audit(page, label) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE_SOURCE);
+  const found = await page.evaluate(async (impacts) => {
+    // Also the touch targets (axe's WCAG 2.2 rule, off by default), and WCAG AAA contrast in the
+    // high-contrast theme, which promises it.
+    const aaa = document.documentElement.dataset.theme === "high-contrast";
+    const result = await window.axe.run(document, {
+      resultTypes: ["violations"],
+      rules: { "target-size": { enabled: true }, "color-contrast-enhanced": { enabled: aaa } },
+    });
+    return result.violations
+      .filter((v) => impacts.includes(v.impact))
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").replace(/\s+/g, " ").trim()}`),
+      }));
+  }, AXE_FAILS);
+  audited.add(await screenKey(page, await screenOf(page)));
+  if (found.length) {
+    const said = found.map((v) => `axe ${v.id} (${v.impact}): ${v.help}\n       ${v.nodes.join("\n       ")}`);
+    fail(`${label}: ${said.join("\n     ")}`);
   }
 }
 
@@ -385,7 +444,7 @@ async function checkScreen(page, label) {
         .map((a) => a.finished.catch(() => {})),
     ),
   );
-  const problems = await page.evaluate(() => {
+  const problems = await page.evaluate((panelsMayScroll) => {
     const out = [];
     const visible = (el) => {
       if (el.closest("[hidden]")) return false;
@@ -395,6 +454,8 @@ async function checkScreen(page, label) {
       return r.width > 0 && r.height > 0;
     };
     const rawKey = /\b(screen|hint|challenge|error)\.[A-Za-z0-9_.]+/;
+    // The boxes whose content must fit them (flex items that may shrink: min-height 0).
+    const BOXES = ".panel-card, .result-card, .keypad-layout, .capture-layout, .scan-layout, .staff-panels, .consent-points";
     // Inside a list that scrolls in its panel, an item may lie beyond the screen until scrolled to;
     // the list itself must be on the screen (it is checked as an element of its own).
     const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowY);
@@ -433,9 +494,20 @@ async function checkScreen(page, label) {
       if (off && !inScroller(el)) {
         out.push(`off screen: ${describe(el)} at ${Math.round(r.left)},${Math.round(r.top)}–${Math.round(r.right)},${Math.round(r.bottom)}`);
       }
-      // A panel's content must fit it (what does not fit spills over its neighbours).
-      if (el.classList.contains("panel-card") && el.scrollHeight > el.clientHeight + 1) {
-        out.push(`content spills out of ${describe(el)} (${el.scrollHeight} > ${el.clientHeight} px)`);
+      // A panel's (or a screen's main box's) content must fit it: what does not fit spills over
+      // its neighbours (centred content, out of both ends). With text 1.3 times its size, a panel
+      // may scroll instead (style.css: large text); a list that scrolls is made to.
+      if (el.matches(BOXES)) {
+        const scrolls = getComputedStyle(el).overflowY === "auto" &&
+          (el.classList.contains("scroll") || panelsMayScroll || !el.matches(".panel-card, .result-card"));
+        const box = el.getBoundingClientRect();
+        const out1 = [...el.children].some((c) => {
+          const cr = c.getBoundingClientRect();
+          return cr.height > 0 && (cr.top < box.top - 1 || cr.bottom > box.bottom + 1);
+        });
+        if ((el.scrollHeight > el.clientHeight + 1 || out1) && !scrolls) {
+          out.push(`content spills out of ${describe(el)} (${el.scrollHeight} > ${el.clientHeight} px)`);
+        }
       }
       if (own && el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflow !== "visible") {
         out.push(`text cut off in ${describe(el)}`);
@@ -444,16 +516,24 @@ async function checkScreen(page, label) {
     const doc = document.scrollingElement;
     if (doc.scrollHeight > innerHeight + 1 || doc.scrollWidth > innerWidth + 1) out.push("the page scrolls");
     return out;
-  });
+  }, !!page.panelsMayScroll);
   if (problems.length) fail(`${label}: ${problems.join("; ")}`);
+  await audit(page, label);
 }
 
 const shots = [];
 
-/** Checks the screen shown, saves its screenshot as docs/screenshots/<name>.png and checks it is not blank. */
+/**
+ * Checks the screen shown, saves its screenshot as docs/screenshots/<file>.png and checks it is not
+ * blank; <file> is the scenario's `shotName(name)` (`name` by default; a theme's variant renames
+ * them, and saves none when it says null: the screen is checked all the same).
+ */
 async function shoot(page, name) {
   await page.evaluate(() => document.fonts.ready);
   await checkScreen(page, name); // waits for the entrance animations too
+  const file = page.shotName(name);
+  if (!file) return;
+  name = file;
   const buf = await page.screenshot({ type: "png" });
   const png = decodePng(buf);
   expect(png.width === VIEWPORT.width && png.height === VIEWPORT.height, `${name}: screenshot is ${png.width}×${png.height}`);
@@ -718,6 +798,149 @@ async function visitInLanguage(page, lang) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Themes, keyboard and motion
+
+/** A picture for a theme's welcome screen (images.attract): a made-up pattern, as a data: URL. */
+const ATTRACT_PICTURE = "data:image/svg+xml;base64," + Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 40"><rect width="64" height="40" fill="#d9a441"/>' +
+  '<circle cx="16" cy="14" r="9" fill="#f6e7b0"/><path d="M0 40L22 18L40 34L52 24L64 36V40Z" fill="#5b7f3a"/></svg>',
+).toString("base64");
+
+/**
+ * A variant of scenario `sc`: `label` added to its name, `extra` merged into its fake app's
+ * scenario (a theme, a text size), its screenshots named by `shotName` (null: checked, not saved).
+ */
+function variant(sc, label, extra, shotName) {
+  return { ...sc, name: `${sc.name} (${label})`, scenario: { ...sc.scenario, ...extra }, shotName };
+}
+
+/**
+ * The high-contrast theme's variant of `sc`: its screenshots `<name>-hc` (`keypad-ar` →
+ * `keypad-hc-ar`), only those in `keep` when it is given.
+ */
+function highContrast(sc, keep = null) {
+  return variant(sc, "high contrast", { theme: "high-contrast" }, (name) => {
+    const [, base, lang = ""] = /^(.*?)((?:-(?:en|fr|ar))(?:-arab)?)?$/.exec(name);
+    const file = `${base}-hc${lang}`;
+    return !keep || keep.includes(file) ? file : null;
+  });
+}
+
+/** The variant of `sc` with every text 1.3 times its size (the theme's fontScale); no screenshots. */
+function largeText(sc) {
+  return { ...variant(sc, "text × 1.3", { themePatch: { fontScale: 1.3 } }, () => null), panelsMayScroll: true };
+}
+
+/** A #rrggbb colour's channels. */
+const rgbOf = (hex) => hex.replace("#", "").match(/../g).map((h) => parseInt(h, 16));
+
+/** `fg` at `opacity` over `bg` (#rrggbb), as #rrggbb. */
+function blend(fg, bg, opacity) {
+  const [f, b] = [rgbOf(fg), rgbOf(bg)];
+  return "#" + f.map((v, i) => Math.round(v * opacity + b[i] * (1 - opacity)).toString(16).padStart(2, "0")).join("");
+}
+
+/** The WCAG contrast ratio of two #rrggbb colours. */
+function contrast(a, b) {
+  const lum = (hex) => {
+    const [r, g, bl] = rgbOf(hex).map((v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** The focused element, as describe() says it; "(body)" when none has the focus. */
+function describeFocus() {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "(body)";
+  return el.id || `${el.dataset.action || el.tagName.toLowerCase()}${el.dataset.digit || el.dataset.lang || ""}` +
+    (el.dataset.session ? `:${el.dataset.session.slice(-6)}` : "");
+}
+
+/**
+ * Tab once round the screen shown: the elements it reaches, in order, must be every visible
+ * control that is not disabled or inert (behind a dialog), in the page's order, each with a focus
+ * ring of at least 3 px whose colour stands out 3:1 from what is around it (WCAG 1.4.11).
+ * Returns the round (as describeFocus says them).
+ */
+async function expectTabRound(page, label) {
+  const want = await page.evaluate(() => {
+    const sel = "button, [href], input, select, textarea, [tabindex]";
+    const shown = (el) => {
+      if (el.closest("[hidden], [inert]") || el.disabled || el.tabIndex < 0) return false;
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
+    };
+    return [...document.querySelectorAll(sel)].filter(shown).map((el) =>
+      el.id || `${el.dataset.action || el.tagName.toLowerCase()}${el.dataset.digit || el.dataset.lang || ""}` +
+        (el.dataset.session ? `:${el.dataset.session.slice(-6)}` : ""));
+  });
+  // Tab round from wherever the focus is, until it comes back to the first control it reached
+  // (after the last control it may leave the page for a moment: <body> has the focus then).
+  const round = [];
+  for (let i = 0; i < 2 * want.length + 4; i++) {
+    await page.keyboard.press("Tab");
+    const at = await page.evaluate(describeFocus);
+    if (at === "(body)") continue;
+    if (at === round[0]) break;
+    round.push(at);
+    const ring = await page.evaluate(() => {
+      const el = document.activeElement;
+      const style = getComputedStyle(el);
+      const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      // What the ring is drawn on: the first ancestor with a colour; a gradient (the welcome
+      // screen's) counts as both ends, the brand colours.
+      const around = [];
+      for (let p = el.parentElement; p && !around.length; p = p.parentElement) {
+        const ps = getComputedStyle(p);
+        if (ps.backgroundImage.includes("gradient")) {
+          around.push(ps.getPropertyValue("--brand"), ps.getPropertyValue("--brand-strong"));
+        } else if (rgb(ps.backgroundColor).length === 3 || rgb(ps.backgroundColor)[3] === 1) {
+          around.push(ps.backgroundColor);
+        }
+      }
+      if (!around.length) around.push(getComputedStyle(document.body).backgroundColor);
+      const probe = document.createElement("span");
+      document.body.append(probe);
+      const ratios = around.map((c) => {
+        probe.style.color = c.trim();
+        const [a, b] = [lum(rgb(getComputedStyle(probe).color)), lum(rgb(style.outlineColor))].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05);
+      });
+      probe.remove();
+      return { style: style.outlineStyle, width: parseFloat(style.outlineWidth), contrast: Math.min(...ratios) };
+    });
+    expect(ring.style !== "none" && ring.width >= 3 && ring.contrast >= 3,
+      `${label}: ${at} has no clear focus ring (${ring.style} ${ring.width} px, contrast ${ring.contrast.toFixed(2)})`);
+  }
+  // The round as from the page's first control.
+  const first = round.indexOf(want[0]);
+  if (first > 0) round.push(...round.splice(0, first));
+  expect(round.join(" ") === want.join(" "), `${label}: Tab goes ${round.join(" → ")}; expected ${want.join(" → ")}`);
+  return round;
+}
+
+/** The animations running on the page that move something (change more than its opacity). */
+async function movingAnimations(page) {
+  return page.evaluate(() => document.getAnimations()
+    .filter((a) => a.playState === "running")
+    .filter((a) => a.effect.getKeyframes().some((k) =>
+      Object.keys(k).some((p) => !["offset", "computedOffset", "easing", "composite", "opacity"].includes(p))))
+    .map((a) => `${a.animationName || a.transitionProperty || "?"} on ${a.effect.target.getAttribute("class")}`));
+}
+
+/** Under reduced motion: nothing on the screen shown moves (a spinner may fade). */
+async function expectStill(page, label) {
+  const moving = await movingAnimations(page);
+  expect(moving.length === 0, `${label}: under reduced motion these still move: ${moving.join(", ")}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Scenarios
 
 const SCENARIOS = [
@@ -789,6 +1012,13 @@ const SCENARIOS = [
         "no network note on an online visit, though its result is queued (as every result is)");
       await expectText(page, "#screen-success .countdown-text", "Back to the start in");
       await shoot(page, "success");
+      // The theme's sounds: a new hint, each new challenge, the success; hints spaced out.
+      const played = await page.evaluate(() => window.__fake.sounds);
+      const names = played.map((x) => x.name);
+      expect(names[0] === "hint" && names.filter((n) => n === "challenge").length === 2 &&
+        names[names.length - 1] === "success" && !names.includes("failure"), `the sounds played: ${names.join(", ")}`);
+      const hints = played.filter((x) => x.name === "hint");
+      expect(hints.every((h, i) => i === 0 || h.at - hints[i - 1].at >= 1500), "a hint sound at most every 1.5 s");
 
       const stats = await page.evaluate(() => ({ frames: window.__fake.frames, urls: window.__fake.urls }));
       expect(stats.frames.arraybuffer > 0 && stats.frames.uint8array > 0 && stats.frames.array > 0,
@@ -859,6 +1089,8 @@ const SCENARIOS = [
       await expectText(page, "#attempt-title", "That did not work");
       await expectText(page, "#attempt-left", "You can try 2 more times");
       expect((await page.locator("#attempt-tips li").count()) >= 2, "the failure screen says what to change");
+      const sounds = (await page.evaluate(() => window.__fake.sounds)).map((x) => x.name);
+      expect(sounds[sounds.length - 1] === "failure", `a failed attempt sounds "failure": ${sounds.join(", ")}`);
       await shoot(page, "failure");
       await page.click("#retry");
       await expectScreen(page, "capture");
@@ -1199,6 +1431,7 @@ const SCENARIOS = [
       // Arabic is drawn with the bundled Noto Sans Arabic (bold and regular), Latin with DejaVu Sans.
       await page.click("#screen-attemptFailed [data-action=stop]");
       await expectScreen(page, "canceled");
+      await checkScreen(page, "canceled in Arabic");
       await page.click("#screen-canceled [data-action=done]");
       await expectScreen(page, "attract");
       await chooseLanguage(page, "ar", await readTextsFile("ar"));
@@ -1222,6 +1455,7 @@ const SCENARIOS = [
       await visitInLanguage(page, "fr");
       await page.click("#screen-attemptFailed [data-action=stop]");
       await expectScreen(page, "canceled");
+      await checkScreen(page, "canceled in French");
       await expectDrawnWith(page, "#screen-canceled h1", "DejaVu Sans");
       // Arabic's font is fetched only when Arabic is on the page: the language button here.
       expect(await page.evaluate(() => document.fonts.check('16px "DejaVu Sans"', "é")), "DejaVu Sans is not loaded");
@@ -1279,6 +1513,7 @@ const SCENARIOS = [
       // The staff panel: counts and times in the same digits.
       await page.keyboard.press("Control+Alt+KeyS");
       await expectScreen(page, "staffPin");
+      await checkScreen(page, "the staff PIN in Arabic with Arabic-Indic digits");
       const pinKeys = await page.locator("#pin-keys .key[data-digit]").allInnerTexts();
       expect(pinKeys[0] === "١", `the PIN keypad's first key says ${pinKeys[0]}`);
       await typePin(page, STAFF_PIN);
@@ -1299,11 +1534,35 @@ const SCENARIOS = [
     },
   },
   {
-    name: "reduced motion holds the pose",
-    scenario: scenario(),
+    name: "reduced motion: nothing moves on any screen, the head holds the pose",
+    scenario: scenario({ scans: [scanEnds.claimed("never", "happy")], sessions: { ...SESSIONS, happy: [
+      ev.status("opening"), { gate: "open" }, ...SESSIONS.happy.slice(1)] } }),
     reducedMotion: "reduce",
     async run(page) {
-      await toCapture(page, CODE);
+      await expectStill(page, "the welcome screen");
+      await page.click("#screen-attract [data-action=start]");
+      await expectScreen(page, "keypad");
+      await typeCode(page, "12");
+      await expectStill(page, "the keypad");
+      await page.click("#scan-instead");
+      await expectScreen(page, "scan");
+      await expectScanFrames(page);
+      await expectStill(page, "the scan screen");
+      await page.click("#scan-cancel");
+      await expectScreen(page, "keypad");
+      await typeCode(page, CODE);
+      await page.click("#key-ok");
+      await expectScreen(page, "consent");
+      await expectStill(page, "the consent screen");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      // The camera opening: its spinner fades, without turning.
+      await waitGate(page, "open");
+      expect(await page.locator("#preview-opening").isVisible(), "the camera's spinner shows while it opens");
+      await expectStill(page, "the camera opening");
+      const spin = await page.evaluate(() => getComputedStyle(document.querySelector("#preview-opening .spinner")).animationName);
+      expect(spin === "pulse", `the spinner keeps a sign of life (${spin})`);
+      await openGate(page, "open");
       await openGate(page, "capture");
       await openGate(page, "progress");
       await expectText(page, "#challenge-text", "Turn your head to your left");
@@ -1315,6 +1574,224 @@ const SCENARIOS = [
       expect(s.anim === "none", `no animation under reduced motion (${s.anim})`);
       expect(s.transform.includes("-22"), `the head shows the turn still (${s.transform})`);
       expect(s.arrow === "1", "the arrow shows still");
+      await expectStill(page, "a challenge");
+      await openGate(page, "challenge1");
+      await openGate(page, "challenge2");
+      await expectScreen(page, "processing");
+      await expectStill(page, "the processing screen");
+      await openGate(page, "processing");
+      await expectScreen(page, "success");
+      await expectStill(page, "the success screen");
+      expect(await page.locator("#screen-success .countdown-bar").isHidden(), "no shrinking bar: the countdown is said in words");
+    },
+  },
+  {
+    name: "keyboard: Tab reaches every control in order with a focus ring; dialogs hold the focus",
+    scenario: staffScenario({ info: { languages: LANGUAGES } }, { waiting: [{ data: WAITING.slice(0, 4) }] }),
+    async run(page) {
+      const round = await expectTabRound(page, "the welcome screen");
+      expect(round.join(" ") === "languageen languagefr languagear start", `the welcome screen's Tab order: ${round}`);
+      for (let i = 0; i < 6 && (await page.evaluate(describeFocus)) !== "start"; i++) await page.keyboard.press("Tab");
+      expect((await page.evaluate(describeFocus)) === "start", "Tab reaches Start");
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "keypad");
+      expect((await page.evaluate(describeFocus)) === "keypad-title", "the new screen's title has the focus");
+      await expectTabRound(page, "the keypad");
+      for (const d of CODE) await page.keyboard.press(d);
+      await expectTabRound(page, "the keypad with a code"); // OK joins once the code is whole
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "consent");
+      await expectTabRound(page, "the consent screen");
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      await expectTabRound(page, "the capture screen");
+      await page.focus("#capture-cancel");
+      await page.keyboard.press("Enter");
+      expect(await page.locator("#cancel-dialog").isVisible(), "Cancel asks first");
+      expect((await page.evaluate(describeFocus)) === "cancel-title", "the question has the focus");
+      expect(await page.evaluate(() => document.querySelector("#cancel-dialog [role=alertdialog]").getAttribute("aria-modal") === "true"),
+        "the question is a modal dialog");
+      const inDialog = await expectTabRound(page, "the cancel question");
+      expect(inDialog.join(" ") === "cancelConfirm cancelDismiss", `Tab stays in the question: ${inDialog}`);
+      await page.keyboard.press("Escape");
+      expect(await page.locator("#cancel-dialog").isHidden(), "Escape closes the question");
+      expect((await page.evaluate(describeFocus)) === "capture-cancel", "focus goes back to Cancel");
+      await openGate(page, "capture");
+      await openGate(page, "progress");
+      await openGate(page, "challenge1");
+      await openGate(page, "challenge2");
+      await openGate(page, "processing");
+      await expectScreen(page, "success");
+      await expectTabRound(page, "the success screen");
+      await page.click("#screen-success [data-action=done]");
+      await expectScreen(page, "attract");
+
+      // The staff screens, by keyboard too.
+      await page.keyboard.press("Control+Alt+KeyS");
+      await expectScreen(page, "staffPin");
+      await expectTabRound(page, "the staff PIN");
+      for (const d of STAFF_PIN) await page.keyboard.press(d);
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "staffMenu");
+      await expectText(page, "#queue-acknowledged", "148");
+      const menu = await expectTabRound(page, "the staff menu");
+      // A list that scrolls takes the focus, to scroll it by keyboard (expectTabRound: one that
+      // fits does not).
+      expect(menu.includes("staff-recent") && menu.includes("staff-settings"),
+        `the menu's scrolling lists take the focus: ${menu.join(", ")}`);
+      await page.focus("#staff-recent");
+      const before = await page.evaluate(() => document.getElementById("staff-recent").scrollTop);
+      await page.keyboard.press("PageDown");
+      await page.waitForFunction((b) => document.getElementById("staff-recent").scrollTop > b, before, { timeout: 2000 })
+        .catch(() => fail("Page Down does not scroll the recent sessions"));
+      await page.focus("#staff-exit");
+      await page.keyboard.press("Enter");
+      expect((await page.evaluate(describeFocus)) === "exit-title", "the exit question has the focus");
+      await expectTabRound(page, "the exit question");
+      await page.keyboard.press("Escape");
+      expect((await page.evaluate(describeFocus)) === "staff-exit", "focus goes back to Exit");
+      await page.focus("#staff-waiting");
+      await page.keyboard.press("Enter");
+      await expectScreen(page, "staffWaiting");
+      await expectText(page, "#waiting-list .waiting-ref", "CUST-");
+      await expectTabRound(page, "the waiting list");
+      await page.focus("#waiting-list [data-action=waitingPick]");
+      await page.keyboard.press("Enter");
+      expect((await page.evaluate(describeFocus)) === "pick-title", "the pick question has the focus");
+      const pick = await expectTabRound(page, "the pick question");
+      expect(pick.join(" ") === "pickDismiss pickConfirm", `Tab stays in the pick question: ${pick}`);
+      await page.keyboard.press("Escape");
+      expect(await page.locator("#pick-dialog").isHidden(), "Escape closes the pick question");
+      expect((await page.evaluate(() => document.activeElement.dataset.action)) === "waitingPick",
+        "focus goes back to the session");
+    },
+  },
+  {
+    name: "themes: the default theme is style.css's look; its colours, radii, text size and logo on the page",
+    scenario: scenario(),
+    async run(page) {
+      // style.css's :root (the look without a theme) is the default theme's, value for value.
+      const css = await fs.readFile(path.join(ROOT, "ui", "style.css"), "utf8");
+      const rootVars = Object.fromEntries([.../:root\s*{([^}]*)}/.exec(css)[1].matchAll(/(--[\w-]+):\s*([^;]+);/g)]
+        .map((m) => [m[1], m[2].trim()]));
+      const def = await loadTheme(ROOT, "default");
+      const kebab = (k) => "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+      const differ = Object.entries(def.colors).filter(([k, v]) => (rootVars[kebab(k)] || "").toLowerCase() !== v.toLowerCase())
+        .map(([k, v]) => `${kebab(k)}: style.css ${rootVars[kebab(k)]}, theme.json ${v}`);
+      if (rootVars["--radius"] !== `${def.radius}px`) differ.push(`--radius ${rootVars["--radius"]}, theme.json ${def.radius}`);
+      if (rootVars["--radius-lg"] !== `${def.radiusLarge}px`) differ.push(`--radius-lg ${rootVars["--radius-lg"]}, theme.json ${def.radiusLarge}`);
+      if (Number(rootVars["--font-scale"]) !== def.fontScale) differ.push(`--font-scale ${rootVars["--font-scale"]}, theme.json ${def.fontScale}`);
+      expect(differ.length === 0, `style.css's :root is not the default theme: ${differ.join("; ")}`);
+      const logos = await Promise.all(["ui/logo.svg", "assets/themes/default/logo.svg"].map((f) => fs.readFile(path.join(ROOT, f))));
+      expect(logos[0].equals(logos[1]), "ui/logo.svg is not the default theme's logo");
+
+      // axe cannot judge text on the welcome screen's gradient (it says "incomplete", not a
+      // violation): its texts (brandContrast; the subtitle at 92 %, the touch line at 80 %
+      // opacity) must stand out 4.5:1 from both ends of it (brand, brandStrong) in each theme.
+      for (const name of ["default", "high-contrast"]) {
+        const c = (await loadTheme(ROOT, name)).colors;
+        for (const end of ["brand", "brandStrong"]) {
+          for (const [what, opacity] of [["title", 1], ["subtitle", 0.92], ["touch line", 0.8]]) {
+            const ratio = contrast(blend(c.brandContrast, c[end], opacity), c[end]);
+            expect(ratio >= 4.5, `${name}: the welcome screen's ${what} on ${end}: ${ratio.toFixed(2)}:1`);
+          }
+        }
+      }
+
+      // On the page: theme asked once, each value on :root, the logo in every logo <img>.
+      expect((await calls(page, "theme")).length === 1, "the theme is asked for once");
+      const onPage = await page.evaluate(() => {
+        const root = document.documentElement;
+        return {
+          vars: Object.fromEntries([...root.style].map((p) => [p, root.style.getPropertyValue(p)])),
+          theme: root.dataset.theme,
+          logos: [...document.querySelectorAll("img[data-logo]")].map((img) => img.src.slice(0, 26)),
+          body: getComputedStyle(document.body).fontSize,
+        };
+      });
+      const missing = Object.entries(def.colors).filter(([k, v]) => onPage.vars[kebab(k)] !== v).map(([k]) => kebab(k));
+      expect(missing.length === 0, `colours not set on :root: ${missing.join(", ")}`);
+      expect(onPage.vars["--radius"] === "20px" && onPage.vars["--radius-lg"] === "32px" && onPage.vars["--font-scale"] === "1",
+        `radii and text size on :root: ${JSON.stringify(onPage.vars)}`);
+      expect(onPage.theme === "default", `<html data-theme> is ${onPage.theme}`);
+      expect(onPage.logos.length === 4 && onPage.logos.every((l) => l === "data:image/svg+xml;base64,"),
+        `the logos show ${onPage.logos.join(", ")}`);
+      expect(onPage.body === "24px", `the text size is ${onPage.body}`);
+    },
+  },
+  {
+    name: "themes: high contrast sets its colours and text size; without a theme, style.css's look",
+    scenario: scenario({ theme: "high-contrast" }),
+    async run(page) {
+      const look = () => page.evaluate(() => {
+        const root = getComputedStyle(document.documentElement);
+        return {
+          brand: root.getPropertyValue("--brand").trim(),
+          muted: root.getPropertyValue("--muted").trim(),
+          radius: root.getPropertyValue("--radius").trim(),
+          body: getComputedStyle(document.body).fontSize,
+          h1: getComputedStyle(document.getElementById("attract-title")).fontSize,
+          logo: document.querySelector(".attract-logo").getAttribute("src").slice(0, 10),
+        };
+      });
+      const hc = await look();
+      expect(hc.brand === "#000000" && hc.muted === "#1a1a1a" && hc.radius === "8px",
+        `the high-contrast colours: ${JSON.stringify(hc)}`);
+      // fontScale 1.1: every size 1.1 times the default.
+      expect(hc.body === "26.4px" && Math.abs(parseFloat(hc.h1) - 58 * 1.1) < 0.01, `the text × 1.1: ${JSON.stringify(hc)}`);
+      expect(hc.logo === "data:image", "the default's logo, which high-contrast does not replace");
+    },
+  },
+  {
+    name: "themes: the theme command fails: the screens keep style.css's look, the logo and no sounds",
+    scenario: scenario({ theme: null }),
+    async run(page) {
+      const s = await page.evaluate(() => ({
+        inline: document.documentElement.getAttribute("style"),
+        brand: getComputedStyle(document.documentElement).getPropertyValue("--brand").trim(),
+        logos: [...document.querySelectorAll("img[data-logo]")].map((img) => img.getAttribute("src")),
+        theme: document.documentElement.dataset.theme,
+      }));
+      expect(!s.inline && s.brand === "#0b6e4f" && s.theme === undefined, `without a theme: ${JSON.stringify(s)}`);
+      expect(s.logos.every((l) => l === "logo.svg"), `the logos: ${s.logos.join(", ")}`);
+      await checkScreen(page, "the welcome screen without a theme");
+      await toCapture(page, CODE);
+      await openGate(page, "capture");
+      await openGate(page, "progress");
+      await expectText(page, "#challenge-text", "Turn your head to your left");
+      expect((await page.evaluate(() => window.__fake.sounds)).length === 0, "no theme, no sounds");
+    },
+  },
+  {
+    name: "themes: a picture behind the welcome screen; colours and sizes out of range are left out",
+    scenario: scenario({
+      themePatch: {
+        images: { attract: ATTRACT_PICTURE },
+        colors: { brand: "red; background: url(x)", text: "#12", surface: 7 },
+        radius: 400,
+        fontScale: "big",
+        sounds: { hint: "http://example.test/hint.wav" },
+      },
+    }),
+    async run(page) {
+      const s = await page.evaluate(() => {
+        const root = document.documentElement;
+        const attract = document.getElementById("screen-attract");
+        return {
+          inline: [...root.style].join(" "),
+          brand: getComputedStyle(root).getPropertyValue("--brand").trim(),
+          picture: attract.classList.contains("with-image") && getComputedStyle(attract).backgroundImage,
+        };
+      });
+      expect(s.picture && s.picture.includes("data:image/svg+xml;base64,"), `the welcome screen's picture: ${s.picture}`);
+      for (const left of ["--brand", "--text", "--surface", "--radius", "--font-scale"]) {
+        expect(!s.inline.split(" ").includes(left), `${left} out of range was set: ${s.inline}`);
+      }
+      expect(s.inline.includes("--brand-strong") && s.brand === "#0b6e4f", `the rest of the theme applies: ${JSON.stringify(s)}`);
+      await shoot(page, "attract-picture");
+      await toCapture(page, CODE);
+      const sounds = (await page.evaluate(() => window.__fake.sounds)).map((x) => x.name);
+      expect(!sounds.includes("hint"), `a sound that is not a data: URL is not played: ${sounds.join(", ")}`);
     },
   },
   {
@@ -1820,6 +2297,129 @@ const SCENARIOS = [
     },
   },
   {
+    name: "pure modules: theme.js (colours, sizes, files, sounds) and flow.js's sounds",
+    scenario: scenario(),
+    async run(page) {
+      const problems = await page.evaluate(async () => {
+        const out = [];
+        const check = (c, m) => c || out.push(m);
+        const theme = await import("/ui/theme.js");
+        const flow = await import("/ui/flow.js");
+
+        // The colours' custom properties: camelCase → style.css's kebab-case names, each one there.
+        const want = { brand: "--brand", brandStrong: "--brand-strong", faceIn: "--face-in", previewBg: "--preview-bg",
+          successSoft: "--success-soft", brandContrast: "--brand-contrast" };
+        for (const [k, v] of Object.entries(want)) check(theme.colorVar(k) === v, `colorVar(${k}) = ${theme.colorVar(k)}`);
+        const sheet = [...document.styleSheets].find((x) => x.href && x.href.endsWith("/style.css"));
+        const rootRule = [...sheet.cssRules].find((r) => r.selectorText === ":root");
+        for (const c of theme.COLORS) check(rootRule.style.getPropertyValue(theme.colorVar(c)) !== "", `style.css has no ${theme.colorVar(c)}`);
+        check(theme.COLORS.length === 21, "the app's 21 colours");
+
+        // A good theme: every value, with units.
+        const png = "data:image/png;base64,iVBORw0KGgo=";
+        const wav = "data:audio/wav;base64,UklGRiQAAABXQVZF";
+        const good = theme.themeStyle({
+          name: "high-contrast",
+          colors: { brand: "#000000", brandStrong: "rgb(0, 0, 0)", faceIn: "hsl(50, 100%, 50%)", previewBg: "black" },
+          radius: 8, radiusLarge: 12, fontScale: 1.1, logo: png, images: { attract: png },
+          sounds: { hint: wav, success: wav },
+        });
+        check(good.vars["--brand"] === "#000000" && good.vars["--brand-strong"] === "rgb(0, 0, 0)" &&
+          good.vars["--face-in"] === "hsl(50, 100%, 50%)" && good.vars["--preview-bg"] === "black", `colours: ${JSON.stringify(good.vars)}`);
+        check(good.vars["--radius"] === "8px" && good.vars["--radius-lg"] === "12px" && good.vars["--font-scale"] === "1.1",
+          `sizes: ${JSON.stringify(good.vars)}`);
+        check(!good.vars["--edge"] && theme.themeStyle({ colors: { bg: "#FFFFFF", surface: "#ffffff" } }).vars["--edge"] === "var(--line)",
+          "cards get an edge only where the surface is the background");
+        check(good.logo === png && good.attract === png && good.sounds.hint === wav && good.sounds.success === wav &&
+          good.name === "high-contrast" && good.ignored.length === 0, `files: ${JSON.stringify(good)}`);
+
+        // Bad values are left out (style.css's stay), each named in `ignored`.
+        const bad = theme.themeStyle({
+          name: "x\"><script>",
+          colors: { brand: "red; background: url(x)", text: "#12", muted: 5, bluish: "#123456", line: "}", bg: "#fff" },
+          radius: -1, radiusLarge: "32", fontScale: 3,
+          logo: "javascript:alert(1)", images: { attract: "data:text/html;base64,PGI+" },
+          sounds: { hint: "data:audio/wav;base64,UklG\")", boom: wav, success: "http://x.test/s.wav", failure: png },
+        });
+        check(JSON.stringify(bad.vars) === JSON.stringify({ "--bg": "#fff" }), `bad values set: ${JSON.stringify(bad.vars)}`);
+        check(bad.logo === null && bad.attract === null && Object.keys(bad.sounds).length === 0 && bad.name === null,
+          `bad files used: ${JSON.stringify(bad)}`);
+        for (const k of ["colors.brand", "colors.text", "colors.muted", "colors.bluish", "colors.line", "radius", "radiusLarge",
+          "fontScale", "logo", "images.attract", "sounds.hint", "sounds.boom", "sounds.success", "sounds.failure"]) {
+          check(bad.ignored.includes(k), `${k} is not said to be left out: ${bad.ignored.join(", ")}`);
+        }
+        check(theme.themeStyle(null).ignored.length === 0 && Object.keys(theme.themeStyle("x").vars).length === 0,
+          "no theme: nothing set");
+        check(theme.themeStyle({ fontScale: 0.75 }).vars["--font-scale"] === "0.75" &&
+          theme.themeStyle({ fontScale: 2 }).vars["--font-scale"] === "2" && !theme.themeStyle({ fontScale: 0.7 }).vars["--font-scale"],
+          "fontScale 0.75 to 2");
+
+        // Sounds: one Audio each, played from the start; a hint at most every 1.5 s; failures ignored.
+        let t = 0;
+        const made = [];
+        const audio = (src) => {
+          const a = { src, plays: 0, currentTime: 5, play() { this.plays++; this.currentTime = 1; return Promise.resolve(); } };
+          made.push(a);
+          return a;
+        };
+        const sounds = theme.makeSounds({ hint: wav, challenge: wav, success: wav, other: wav }, { now: () => t, audio });
+        check(made.length === 3, `one Audio per sound (${made.length})`);
+        check(sounds.play("hint") === true && made[0].plays === 1, "a hint sounds");
+        t = 1000;
+        check(sounds.play("hint") === false && made[0].plays === 1, "not again within 1.5 s");
+        t = 1600;
+        check(sounds.play("hint") === true && made[0].plays === 2, "again after 1.5 s");
+        made[1].currentTime = 3;
+        sounds.play("challenge");
+        sounds.play("challenge");
+        check(made[1].plays === 2 && made.length === 3, "the same Audio again for each challenge");
+        check(sounds.play("failure") === false, "a moment without a sound plays nothing");
+        const refusing = theme.makeSounds({ success: wav }, {
+          audio: () => ({ play: () => Promise.reject(new DOMException("no", "NotAllowedError")) }),
+        });
+        const throwing = theme.makeSounds({ success: wav }, { audio: () => ({ play() { throw new Error("broken"); } }) });
+        const noAudio = theme.makeSounds({ success: wav }, { audio: () => { throw new Error("no Audio"); } });
+        check(refusing.play("success") === true && throwing.play("success") === true && noAudio.play("success") === false,
+          "a refused, broken or missing Audio throws nothing");
+
+        // flow.js: which session events sound.
+        let s = flow.initialState();
+        const step = (e) => {
+          const r = flow.next(s, { now: 1, ...e });
+          s = r.state;
+          return r.effects.filter((x) => x.type === "sound").map((x) => x.sound).join(",");
+        };
+        step({ type: "info", info: { ready: true, registered: true } });
+        step({ type: "start" });
+        for (const d of "123456") step({ type: "digit", digit: d });
+        step({ type: "submit" });
+        step({ type: "claimed", sessionId: "S" });
+        step({ type: "agree" });
+        const ev = (event) => step({ type: "session", seq: s.sessionSeq, event });
+        check(s.screen === "capture", "capture");
+        check(ev({ kind: "hint", hint: "MOVE_CLOSER" }) === "hint", "a new hint sounds");
+        check(ev({ kind: "hint", hint: "MOVE_CLOSER" }) === "", "the same hint again does not");
+        check(ev({ kind: "challenge", challenge: "BLINK", index: 1, count: 2 }) === "challenge", "a challenge sounds");
+        check(ev({ kind: "challenge", challenge: "BLINK", index: 1, count: 2 }) === "", "the same challenge again does not");
+        check(ev({ kind: "challenge", challenge: "SMILE", index: 2, count: 2 }) === "challenge", "the next challenge sounds");
+        check(ev({ kind: "progress", value: 0.5 }) === "" && ev({ kind: "face", box: null }) === "", "progress and face do not");
+        check(ev({ kind: "attemptFailed", hint: "TRY_AGAIN", attemptsLeft: 1 }) === "failure", "a failed attempt sounds failure");
+        check(ev({ kind: "challenge", challenge: "SMILE", index: 1, count: 2 }) === "challenge",
+          "the next attempt's first challenge sounds (capture again)");
+        ev({ kind: "status", status: "processing" });
+        check(s.screen === "processing" && ev({ kind: "hint", hint: "PROCESSING" }) === "", "no hint sound while processing");
+        const at = s;
+        check(ev({ kind: "outcome", outcome: "success" }) === "success", "success sounds");
+        for (const [outcome, want] of [["failure", "failure"], ["canceled", ""], ["timeout", ""], ["error", ""], ["seeStaff", ""]]) {
+          s = at;
+          check(ev({ kind: "outcome", outcome }) === want, `${outcome} sounds "${want}"`);
+        }
+        return out;
+      });
+      expect(problems.length === 0, problems.join("; "));
+    },
+  },
+  {
     name: "pure modules: flow.js and texts.js",
     scenario: scenario(),
     async run(page) {
@@ -2292,7 +2892,49 @@ const SCENARIOS = [
   },
 ];
 
+// The main screens in the high-contrast theme (screenshots `<name>-hc`, `<name>-hc-<lang>`), and the
+// screens with every text 1.3 times its size (checked, not saved: a customer's screen fits, or a
+// card of it scrolls; a staff panel may scroll).
+const MAIN_LANG_SHOTS = ["attract", "keypad", "capture", "success"];
+const THEMED = {
+  "happy path": { hc: true, large: true },
+  "wrong code lets the customer retype": { hc: true },
+  "offline claim": { hc: true, large: true },
+  "failed match, try again, then cancel": { hc: true, large: true },
+  "camera lost, then camera error": { hc: true, large: true },
+  "every other outcome": { hc: true, large: true },
+  "scan a QR code: keypad, scan screen with the preview, then consent": { hc: true, large: true },
+  "out of service": { hc: true, large: true },
+  "French: the main screens in French, nothing cut off": { hc: MAIN_LANG_SHOTS.map((x) => `${x}-hc-fr`), large: true },
+  "Arabic: the main screens right to left, in Arabic and its font": { hc: MAIN_LANG_SHOTS.map((x) => `${x}-hc-ar`), large: true },
+  "keyboard: Tab reaches every control in order with a focus ring; dialogs hold the focus": { hc: [] },
+  "staff: the logo held or Ctrl+Alt+S, wrong and locked PINs, the menu, Lock": { hc: ["staff-pin-hc", "staff-menu-hc"], large: true },
+  "staff walk-in from the offline screen: PIN, ID photo, consent, the customer's session": { hc: true, large: true },
+  "staff camera test: frames until Back, then a camera fault shown in the panel": { hc: ["camera-test-hc"], large: true },
+  "staff waiting list: a session picked, confirmed, consent, the customer's session": { hc: ["staff-waiting-hc"], large: true },
+};
+for (const [name, { hc, large }] of Object.entries(THEMED)) {
+  const sc = SCENARIOS.find((x) => x.name === name);
+  if (!sc) throw new Error(`no scenario "${name}" to vary`);
+  if (hc) SCENARIOS.push(highContrast(sc, hc === true ? null : hc));
+  if (large) SCENARIOS.push(largeText(sc));
+}
+
 // ---------------------------------------------------------------------------------------------
+
+const themes = new Map();
+
+/**
+ * The `theme` answer of a scenario: its `theme` (harness.mjs loadTheme: the real files under
+ * assets/themes/), "default" unless it says, with its `themePatch`; none (`theme` fails) for null.
+ */
+async function themeOf(scenario) {
+  const name = "theme" in scenario ? scenario.theme : "default";
+  if (name == null) return null;
+  const key = JSON.stringify([name, scenario.themePatch || {}]);
+  if (!themes.has(key)) themes.set(key, loadTheme(ROOT, name, scenario.themePatch));
+  return themes.get(key);
+}
 
 /** Runs one scenario in a fresh browser context; resolves to null or the reason it failed. */
 async function runScenario(browser, server, sc) {
@@ -2305,6 +2947,9 @@ async function runScenario(browser, server, sc) {
     timezoneId: "UTC",
   });
   const page = await context.newPage();
+  page.scenarioName = sc.name;
+  page.shotName = sc.shotName || ((name) => name);
+  page.panelsMayScroll = !!sc.panelsMayScroll;
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(`page error: ${e.message}`));
   page.on("console", (m) => {
@@ -2318,7 +2963,7 @@ async function runScenario(browser, server, sc) {
     if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) pageErrors.push(`HTTP ${r.status()}: ${r.url()}`);
   });
   try {
-    await page.addInitScript(fakeApp, sc.scenario);
+    await page.addInitScript(fakeApp, { ...sc.scenario, themeAnswer: await themeOf(sc.scenario) });
     await page.goto(`${server.url}/ui/index.html`);
     await expectScreen(page, sc.first || "attract");
     // The first screen shows with its texts, not with keys that a moment later turn into texts.
@@ -2366,8 +3011,15 @@ async function main() {
     console.error(failure);
     process.exit(1);
   }
+  // axe checked every screen the scenarios showed, in each language and theme it showed in.
+  const unchecked = only ? [] : [...visited].filter(([key]) => !audited.has(key));
+  if (unchecked.length) {
+    console.error(`FAIL axe never checked these screens the scenarios showed (a checkScreen or shoot there):\n     ` +
+      unchecked.map(([key, sc]) => `${key} (first in "${sc}")`).join("\n     "));
+    process.exit(1);
+  }
   console.log(`ui-test: all scenarios passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-    `${shots.length} screenshots in ${SHOTS}`);
+    `${shots.length} screenshots in ${SHOTS}; axe checked ${audited.size} screens (by language and theme)`);
 }
 
 main().catch((e) => {
