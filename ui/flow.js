@@ -144,6 +144,64 @@ function freshStaff(intent, notice = null) {
     // The session tapped on the list, asked about before it is taken; `picking` while the app takes it.
     confirmPick: null,
     picking: false,
+    // The camera test's list of cameras (`staff_cameras`): null until it came, then
+    // normalizeCameras's; `camerasSeq` numbers the requests. `usingCamera` while the app switches.
+    cameras: null,
+    camerasSeq: 0,
+    usingCamera: false,
+  };
+}
+
+/**
+ * `staff_cameras`'s answer as the camera test shows it: `{ configured, current, choosable,
+ * devices: [{ camera: "camera:N", name, description, virtual }], problem }`; `{ failed: code }`
+ * when it could not be asked.
+ */
+export function normalizeCameras(answer) {
+  const a = answer && typeof answer === "object" ? answer : {};
+  const str = (v) => (typeof v === "string" ? v : "");
+  const devices = (Array.isArray(a.devices) ? a.devices : [])
+    .filter((d) => d && Number.isInteger(d.index) && d.index >= 0)
+    .map((d) => ({
+      camera: `camera:${d.index}`,
+      name: str(d.name) || `camera:${d.index}`,
+      description: str(d.description),
+      virtual: !!(d.is_virtual ?? d.isVirtual),
+    }));
+  return {
+    configured: str(a.configured),
+    current: str(a.current),
+    choosable: !!a.choosable,
+    devices,
+    problem: typeof a.problem === "string" && a.problem ? a.problem : null,
+  };
+}
+
+/**
+ * The listed camera that `spec` opens (`camera`: the first; `camera:N` by index; `camera:NAME`
+ * by name), or null.
+ */
+export function cameraOf(cameras, spec) {
+  if (!cameras || !Array.isArray(cameras.devices) || typeof spec !== "string") return null;
+  if (spec === "camera") return cameras.devices[0] || null;
+  const which = spec.startsWith("camera:") ? spec.slice("camera:".length) : null;
+  if (which == null) return null;
+  return cameras.devices.find((d) => d.camera === spec || d.name === which) || null;
+}
+
+/** The camera the test shows: the one staff picked, else the one in use. */
+export function testedCamera(state) {
+  const scan = state.scan || {};
+  if (typeof scan.camera === "string") return scan.camera;
+  return state.staff && state.staff.cameras ? state.staff.cameras.current || null : null;
+}
+
+/** A new camera test of `camera` (null: the one in use), after the last one ended. */
+function startTest(state, camera) {
+  const seq = state.scanSeq + 1;
+  return {
+    state: { ...state, scanSeq: seq, scan: { ...freshCamera(), camera } },
+    effects: [{ type: "startCameraTest", seq, camera }],
   };
 }
 
@@ -219,6 +277,51 @@ function go(state, screen) {
   return s;
 }
 
+/** A session's customization as the screens use it: `{ texts, colors }` (objects), or null. */
+function customizationOf(c) {
+  if (!c || typeof c !== "object") return null;
+  const obj = (v) => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
+  const out = { texts: obj(c.texts), colors: obj(c.colors) };
+  return Object.keys(out.texts).length || Object.keys(out.colors).length ? out : null;
+}
+
+/**
+ * The languages a visit offers: the session's `langs` that the kiosk has texts for, in the
+ * session's order; the kiosk's languages when the session names none of them (or none at all).
+ */
+export function visitLanguages(state) {
+  const kiosk = state.info.languages;
+  const wanted = state.session && Array.isArray(state.session.langs) ? state.session.langs : [];
+  const both = wanted.filter((l) => kiosk.includes(l));
+  return both.length ? both : kiosk;
+}
+
+/**
+ * A claimed session (typed code, QR code, staff's pick) begins its visit on the consent screen, in
+ * its language and with its customization. The language a customer chose on the welcome screen
+ * stands when the session offers it; otherwise the session's `lang` (the integrator's
+ * `defaultLang`), else the current one, else the first the session offers.
+ */
+function toVisit(state, event, changes = {}) {
+  const session = {
+    id: event.sessionId,
+    test: !!event.test,
+    langs: Array.isArray(event.langs) ? event.langs.filter((l) => typeof l === "string") : [],
+    customization: customizationOf(event.customization),
+  };
+  const s = go({ ...state, ...changes, session }, "consent");
+  const offered = visitLanguages(s);
+  const chose = state.lang !== state.info.defaultLang && offered.includes(state.lang);
+  if (!chose) {
+    if (typeof event.lang === "string" && offered.includes(event.lang)) s.lang = event.lang;
+    else if (!offered.includes(state.lang)) s.lang = offered[0] || state.lang;
+  }
+  const effects = [];
+  if (session.customization) effects.push({ type: "customize", customization: session.customization });
+  if (s.lang !== state.lang || session.customization) effects.push({ type: "loadTexts", lang: s.lang });
+  return { state: s, effects };
+}
+
 /** Back to the welcome screen, forgetting everything about the last customer. */
 function toAttract(state) {
   const effects = [];
@@ -241,6 +344,8 @@ function toAttract(state) {
     },
     "attract",
   );
+  // The last session's texts and colours go with it.
+  if (state.session && state.session.customization) effects.push({ type: "customize", customization: null });
   if (state.lang !== state.info.defaultLang) {
     s.lang = state.info.defaultLang;
     effects.push({ type: "loadTexts", lang: s.lang });
@@ -289,16 +394,21 @@ function messageOf(error) {
  * `staffUnlocked`, `staffUnlockFailed`, `overviewLoaded`, `overviewFailed` (with the `seq` of
  * their request), `staffRefresh`, `staffWalkIn`, `walkInHint`, `walkInDone`, `walkInFailed`,
  * `walkInCancel`, `staffCameraTest`, `cameraTestDone`, `cameraTestFailed`, `cameraTestBack` (the
- * camera ones with the `seq` of their stream, `scanFirstFrame` too), `lock`, `exit`,
+ * camera ones with the `seq` of their stream, `scanFirstFrame` too), `camerasLoaded`,
+ * `camerasFailed` (with the `seq` of their request), `cameraTestPick` (with the `camera` tapped),
+ * `cameraUse`, `cameraUseConfigured`, `cameraUsed`, `cameraUseFailed`, `lock`, `exit`,
  * `exitDismiss`, `exitConfirm`, `exitFailed`, `staffWaiting`, `waitingLoaded`, `waitingFailed`,
  * `waitingRefresh`, `waitingBack`, `waitingPick` (with the `sessionId` tapped), `pickDismiss`,
  * `pickConfirm`, `picked`, `pickFailed` (the list's and the pick's answers with the `seq` of
  * their list).
  *
- * Effects: `loadTexts {lang}`, `claim {digits}`, `startScan {seq}`, `cancelScan`,
+ * `claimed`, `scanned` and `picked` carry the session's `lang`, `langs` and `customization`.
+ *
+ * Effects: `loadTexts {lang}`, `customize {customization}` (null: the theme's own again), `claim {digits}`, `startScan {seq}`, `cancelScan`,
  * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`, `staffUnlock {pin}`,
  * `staffLock`, `staffOverview {seq}`, `staffWaitingSessions {seq}`, `staffPick {seq, sessionId}`,
- * `startWalkIn {seq}`, `startCameraTest {seq}`, `staffExit`.
+ * `startWalkIn {seq}`, `startCameraTest {seq, camera}`, `staffCameras {seq}`, `staffUseCamera {camera}`,
+ * `staffExit`.
  */
 export function next(prev, event) {
   const state = { ...prev, now: event.now ?? prev.now };
@@ -325,10 +435,13 @@ export function next(prev, event) {
         effects: [{ type: "loadTexts", lang: state.lang }],
       };
 
-    case "language":
-      if (screen !== "attract" || !state.info.languages.includes(event.lang)) return same;
-      if (event.lang === state.lang) return same;
-      return { state: { ...state, lang: event.lang }, effects: [{ type: "loadTexts", lang: event.lang }] };
+    case "language": {
+      // On the welcome screen, the kiosk's languages; on the consent screen, the visit's.
+      const offered = screen === "attract" ? state.info.languages : screen === "consent" ? visitLanguages(state) : [];
+      if (!offered.includes(event.lang) || event.lang === state.lang) return same;
+      const s = screen === "consent" ? touched(state) : state;
+      return { state: { ...s, lang: event.lang }, effects: [{ type: "loadTexts", lang: event.lang }] };
+    }
 
     case "start":
       if (screen !== "attract") return same;
@@ -355,13 +468,7 @@ export function next(prev, event) {
 
     case "claimed":
       if (screen !== "keypad" || !state.claiming) return same;
-      return {
-        state: go(
-          { ...state, claiming: false, digits: "", session: { id: event.sessionId, test: !!event.test } },
-          "consent",
-        ),
-        effects: [],
-      };
+      return toVisit(state, event, { claiming: false, digits: "" });
 
     case "claimFailed": {
       if (screen !== "keypad" || !state.claiming) return same;
@@ -397,10 +504,7 @@ export function next(prev, event) {
       if (typeof event.sessionId !== "string" || event.sessionId === "") {
         return { state: toOutcome({ ...state, scan: null }, "error", "UNEXPECTED_ERROR"), effects: [] };
       }
-      return {
-        state: go({ ...state, scan: null, digits: "", session: { id: event.sessionId, test: !!event.test } }, "consent"),
-        effects: [],
-      };
+      return toVisit(state, event, { scan: null, digits: "" });
 
     case "scanFailed": {
       if (event.seq !== state.scanSeq || screen !== "scan") return same;
@@ -728,6 +832,7 @@ function normalizeOverview(o) {
       delivery: r.delivery == null ? null : str(r.delivery),
     })),
     settings: list(data.settings).map((x) => ({ key: str(x.key), value: str(x.value) })),
+    warnings: (Array.isArray(data.warnings) ? data.warnings : []).filter((w) => typeof w === "string" && w !== ""),
   };
 }
 
@@ -885,15 +990,77 @@ function onStaffEvent(state, event) {
     case "staffCameraTest": {
       if (screen !== "staffMenu" || staff.exiting) return same;
       const seq = state.scanSeq + 1;
+      const camerasSeq = staff.camerasSeq + 1;
+      const s = { ...state, scanSeq: seq, scan: { ...freshCamera(), camera: null } };
+      s.staff = { ...staff, notice: null, cameras: null, camerasSeq, usingCamera: false };
       return {
-        state: go({ ...state, scanSeq: seq, scan: freshCamera(), staff: { ...staff, notice: null } }, "cameraTest"),
-        effects: [{ type: "startCameraTest", seq }],
+        state: go(s, "cameraTest"),
+        effects: [{ type: "startCameraTest", seq, camera: null }, { type: "staffCameras", seq: camerasSeq }],
       };
     }
 
+    case "camerasLoaded":
+      if (screen !== "cameraTest" || event.seq !== staff.camerasSeq) return same;
+      return { state: { ...state, staff: { ...staff, cameras: normalizeCameras(event.cameras) } }, effects: [] };
+
+    case "camerasFailed": {
+      if (screen !== "cameraTest" || event.seq !== staff.camerasSeq) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      return { state: { ...state, staff: { ...staff, cameras: { failed: code || "UNEXPECTED_ERROR" } } }, effects: [] };
+    }
+
+    case "cameraTestPick": {
+      // Another camera in the test: the one shown ends first (one camera, one stream), then it starts.
+      const cameras = staff && staff.cameras;
+      if (screen !== "cameraTest" || !cameras || !cameras.choosable || staff.usingCamera) return same;
+      if (!cameras.devices.some((d) => d.camera === event.camera)) return same;
+      const s = touched(state);
+      if (s.scan.switchTo !== undefined) return { state: { ...s, scan: { ...s.scan, switchTo: event.camera } }, effects: [] };
+      const shown = cameraOf(cameras, testedCamera(s));
+      if (shown && shown.camera === event.camera && !s.scan.error) return { state: s, effects: [] };
+      if (s.scan.error) return startTest(s, event.camera);
+      return { state: { ...s, scan: { ...s.scan, switchTo: event.camera } }, effects: [{ type: "cancelScan" }] };
+    }
+
+    case "cameraUse":
+    case "cameraUseConfigured": {
+      const cameras = staff && staff.cameras;
+      if (screen !== "cameraTest" || !cameras || !cameras.choosable || staff.usingCamera) return same;
+      const camera = event.type === "cameraUse" ? testedCamera(state) : null;
+      if (event.type === "cameraUse") {
+        const shown = cameraOf(cameras, camera);
+        const inUse = cameraOf(cameras, cameras.current);
+        if (!shown || (inUse && inUse.camera === shown.camera)) return same;
+      }
+      return {
+        state: { ...touched(state), staff: { ...staff, usingCamera: true, notice: null } },
+        effects: [{ type: "staffUseCamera", camera }],
+      };
+    }
+
+    case "cameraUsed": {
+      if (screen !== "cameraTest" || !staff.usingCamera) return same;
+      const current = typeof event.current === "string" ? event.current : staff.cameras.current;
+      const device = cameraOf(staff.cameras, current);
+      const s = { ...staff, usingCamera: false, cameras: { ...staff.cameras, current } };
+      s.notice = { key: "screen.cameraTest.using", vars: { camera: device ? device.name : current } };
+      return { state: { ...state, staff: s }, effects: [] };
+    }
+
+    case "cameraUseFailed": {
+      if (screen !== "cameraTest" || !staff.usingCamera) return same;
+      const code = codeOf(event.error);
+      if (code === STAFF_REQUIRED) return toPinAgain(state);
+      const notice = { key: "screen.cameraTest.useFailed", vars: { code: code || "UNEXPECTED_ERROR" } };
+      return { state: { ...state, staff: { ...staff, usingCamera: false, notice } }, effects: [] };
+    }
+
     case "cameraTestDone": {
-      // It ends after the UI's own cancel_scan, when the menu shows again: it says how it went there.
       if (event.seq !== state.scanSeq || (screen !== "cameraTest" && screen !== "staffMenu")) return same;
+      // Ended for another camera: that one's test starts.
+      if (screen === "cameraTest" && state.scan.switchTo !== undefined) return startTest(state, state.scan.switchTo);
+      // It ends after the UI's own cancel_scan, when the menu shows again: it says how it went there.
       const notice = Number.isFinite(Number(event.frames)) ? { key: "screen.cameraTest.result", n: count(event.frames) } : null;
       if (screen === "cameraTest") return toMenu(state, notice);
       return notice ? { state: { ...state, staff: { ...staff, notice } }, effects: [] } : same;
@@ -902,8 +1069,9 @@ function onStaffEvent(state, event) {
     case "cameraTestFailed": {
       if (event.seq !== state.scanSeq || screen !== "cameraTest") return same;
       const code = codeOf(event.error);
-      if (code === "SCAN_CANCELED") return toMenu(state);
       if (code === STAFF_REQUIRED) return toPinAgain(state);
+      if (state.scan.switchTo !== undefined) return startTest(state, state.scan.switchTo);
+      if (code === "SCAN_CANCELED") return toMenu(state);
       // What the test is for: the camera's fault shows here, for staff, not on a customer's screen.
       return {
         state: { ...state, scan: { ...state.scan, opening: false, error: code || "UNEXPECTED_ERROR" } },
@@ -982,10 +1150,7 @@ function onStaffEvent(state, event) {
       }
       // The app took the session in the staff member's name and ended the staff session: from
       // here on it is the customer's visit, as after a claim.
-      return {
-        state: go({ ...state, staff: null, digits: "", session: { id: event.sessionId, test: !!event.test } }, "consent"),
-        effects: [],
-      };
+      return toVisit(state, event, { staff: null, digits: "" });
 
     case "pickFailed": {
       if (screen !== "staffWaiting" || !staff.picking || event.seq !== state.waitingSeq) return same;

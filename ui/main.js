@@ -4,12 +4,12 @@
 
 import * as bridge from "./bridge.js";
 import { initialState, next } from "./flow.js";
-import { setTexts, setEnglish } from "./texts.js";
+import { setTexts, setEnglish, setOverlay } from "./texts.js";
 import { setupView, applyLanguage, render } from "./view.js";
 import { showFrame, clearPreview, SCAN, WALK_IN, CAMERA_TEST } from "./preview.js";
 import { frameBytes } from "./geometry.js";
 import { installLockdown } from "./lockdown.js";
-import { applyTheme, makeSounds } from "./theme.js";
+import { applyTheme, applySessionColors, makeSounds } from "./theme.js";
 
 /** How often deadlines (idle, outcome countdown) are checked (ms). */
 const TICK_MS = 200;
@@ -28,6 +28,8 @@ let loadedLang = null;
 let englishLoaded = false;
 /** The theme's sounds (none until the theme came). */
 let sounds = makeSounds({});
+/** Puts back the theme's colours after a session's own (none while no session brought any). */
+let restoreColors = null;
 /** Settles once the theme is applied, or failed, or took too long. */
 let themeReady = Promise.resolve();
 
@@ -48,9 +50,12 @@ function run(effect) {
     case "loadTexts":
       loadTexts(effect.lang);
       break;
+    case "customize":
+      customize(effect.customization);
+      break;
     case "claim":
       bridge.invoke("claim_session", { digits: effect.digits }).then(
-        (r) => dispatch({ type: "claimed", sessionId: r.sessionId, test: !!r.test }),
+        (r) => dispatch({ type: "claimed", ...visitOf(r) }),
         (error) => dispatch({ type: "claimFailed", error }),
       );
       break;
@@ -96,7 +101,7 @@ function run(effect) {
       break;
     case "staffPick":
       bridge.invoke("staff_pick_session", { sessionId: effect.sessionId }).then(
-        (r) => dispatch({ type: "picked", seq: effect.seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
+        (r) => dispatch({ type: "picked", seq: effect.seq, ...visitOf(r) }),
         (error) => dispatch({ type: "pickFailed", seq: effect.seq, error }),
       );
       break;
@@ -106,6 +111,18 @@ function run(effect) {
     case "startCameraTest":
       startCameraTest(effect);
       break;
+    case "staffCameras":
+      bridge.invoke("staff_cameras").then(
+        (cameras) => dispatch({ type: "camerasLoaded", seq: effect.seq, cameras }),
+        (error) => dispatch({ type: "camerasFailed", seq: effect.seq, error }),
+      );
+      break;
+    case "staffUseCamera":
+      bridge.invoke("staff_use_camera", { camera: effect.camera }).then(
+        (r) => dispatch({ type: "cameraUsed", current: r && r.current }),
+        (error) => dispatch({ type: "cameraUseFailed", error }),
+      );
+      break;
     case "sound":
       sounds.play(effect.sound);
       break;
@@ -114,6 +131,23 @@ function run(effect) {
       bridge.invoke("staff_exit").catch((error) => dispatch({ type: "exitFailed", error }));
       break;
   }
+}
+
+/** What a claim's answer (claim_session, scan_session, staff_pick_session) tells the flow. */
+function visitOf(r) {
+  const a = r && typeof r === "object" ? r : {};
+  return { sessionId: a.sessionId, test: !!a.test, lang: a.lang, langs: a.langs, customization: a.customization };
+}
+
+/** A session's own texts and colours for its visit; null puts the kiosk's back. */
+function customize(customization) {
+  if (restoreColors) {
+    restoreColors();
+    restoreColors = null;
+  }
+  setOverlay(customization ? customization.texts : null);
+  if (customization && customization.colors) restoreColors = applySessionColors(customization.colors);
+  applyLanguage(state);
 }
 
 /**
@@ -150,7 +184,7 @@ function messageObject(message) {
 function startScan({ seq }) {
   const onFrame = cameraFrames(seq, "scan", SCAN);
   bridge.invoke("scan_session", { onFrame }).then(
-    (r) => dispatch({ type: "scanned", seq, sessionId: r && r.sessionId, test: !!(r && r.test) }),
+    (r) => dispatch({ type: "scanned", seq, ...visitOf(r) }),
     (error) => dispatch({ type: "scanFailed", seq, error }),
   );
 }
@@ -169,9 +203,11 @@ function startWalkIn({ seq }) {
 }
 
 /** Starts the camera for staff to see what it sees, until Back (cancel_scan). */
-function startCameraTest({ seq }) {
+function startCameraTest({ seq, camera }) {
   const onFrame = cameraFrames(seq, "cameraTest", CAMERA_TEST);
-  bridge.invoke("staff_camera_test", { onFrame }).then(
+  // No camera named: the one in use.
+  const args = typeof camera === "string" ? { onFrame, camera } : { onFrame };
+  bridge.invoke("staff_camera_test", args).then(
     (r) => dispatch({ type: "cameraTestDone", seq, frames: r && r.frames }),
     (error) => dispatch({ type: "cameraTestFailed", seq, error }),
   );
@@ -253,8 +289,8 @@ function onClick(e) {
   const target = e.target instanceof Element ? e.target.closest("[data-action]") : null;
   if (target) {
     if (target.disabled) return;
-    const { action, digit, lang, session } = target.dataset;
-    dispatch({ type: action, digit, lang, sessionId: session });
+    const { action, digit, lang, session, camera } = target.dataset;
+    dispatch({ type: action, digit, lang, sessionId: session, camera });
     return;
   }
   // The whole welcome screen is one big start button.

@@ -1,10 +1,13 @@
 // Every string the customer sees comes from here, by key ("screen.attract.title", "hint.MOVE_CLOSER").
 // A key missing in the current language falls back to English, then to the key itself: never a blank.
+// A session may bring its own texts (`setOverlay`), which come first for its visit.
 // Numbers are written in the texts' digits (`screen.digits`: "latn" 0-9, or "arab" ٠-٩).
 
 let current = {};
 let english = {};
 let currentLang = "en";
+// A session's own texts by language (its `customization.texts`): over the kiosk's, for one visit.
+let overlay = {};
 
 /** Installs the texts of `lang` (the whole JSON of texts/<lang>.json). */
 export function setTexts(lang, json) {
@@ -16,6 +19,14 @@ export function setTexts(lang, json) {
 /** Installs the English texts, used for any key the current language lacks. */
 export function setEnglish(json) {
   english = json && typeof json === "object" ? json : {};
+}
+
+/**
+ * Installs a session's texts by language (`{"fr": {"screen": {…}}}`), over the kiosk's for that
+ * visit; null removes them. Only strings count: a key the session does not give is the kiosk's.
+ */
+export function setOverlay(byLang) {
+  overlay = byLang && typeof byLang === "object" && !Array.isArray(byLang) ? byLang : {};
 }
 
 export function lang() {
@@ -35,9 +46,17 @@ function lookup(texts, key) {
   return typeof node === "string" && node !== "" ? node : undefined;
 }
 
+/**
+ * The text at `key`: the session's in the current language, the kiosk's in the current language,
+ * the session's in English, the kiosk's in English; undefined when none has it.
+ */
+function find(key) {
+  return lookup(overlay[currentLang], key) ?? lookup(current, key) ?? lookup(overlay.en, key) ?? lookup(english, key);
+}
+
 /** True when the current language or English has a text for `key`. */
 export function has(key) {
-  return lookup(current, key) !== undefined || lookup(english, key) !== undefined;
+  return find(key) !== undefined;
 }
 
 /**
@@ -45,7 +64,7 @@ export function has(key) {
  * "arab" for Arabic-Indic (٠-٩); any other numbering system Intl knows works too.
  */
 export function numberingSystem() {
-  const wanted = lookup(current, "screen.digits") ?? lookup(english, "screen.digits") ?? "latn";
+  const wanted = find("screen.digits") ?? "latn";
   return numberFormat(wanted).resolvedOptions().numberingSystem;
 }
 
@@ -100,7 +119,7 @@ export function dateTimeFormat(options, lang = currentLang) {
  * (codes, ids) are put in as they are.
  */
 export function t(key, vars) {
-  let text = lookup(current, key) ?? lookup(english, key) ?? key;
+  let text = find(key) ?? key;
   // Digits in the text, but not in a placeholder's name.
   if (/[0-9]/.test(text)) text = text.replace(/\{\w+\}|[0-9]+/g, (m) => (m.startsWith("{") ? m : formatDigits(m)));
   if (!vars) return text;

@@ -153,3 +153,23 @@ export function makeSounds(urls, { now = () => performance.now(), audio = (src) 
     },
   };
 }
+
+/**
+ * Puts a session's colours (`customization.colors`: theme colour names, valid CSS colours only)
+ * on the page over the theme's, for one visit. Returns a function that puts back what was there.
+ */
+export function applySessionColors(colors, doc = document) {
+  const root = doc.documentElement;
+  const { vars } = themeStyle({ colors: colors && typeof colors === "object" ? colors : {} });
+  const before = {};
+  for (const [prop, value] of Object.entries(vars)) {
+    before[prop] = root.style.getPropertyValue(prop);
+    root.style.setProperty(prop, value);
+  }
+  return () => {
+    for (const [prop, value] of Object.entries(before)) {
+      if (value) root.style.setProperty(prop, value);
+      else root.style.removeProperty(prop);
+    }
+  };
+}

@@ -4,7 +4,9 @@
 
 import { t, plural, firstOf, has, applyTexts, numberingSystem, formatNumber, formatDigits, dateTimeFormat } from "./texts.js";
 import { icon, hintIcon, applyIcons } from "./icons.js";
-import { secondsLeft, staffLockSeconds, showsQueuedNote, CODE_LENGTH, PIN_MIN, OUTCOME_SCREENS } from "./flow.js";
+import {
+  secondsLeft, staffLockSeconds, showsQueuedNote, CODE_LENGTH, PIN_MIN, OUTCOME_SCREENS, visitLanguages, testedCamera, cameraOf,
+} from "./flow.js";
 import { faceInOval } from "./geometry.js";
 import { frameSize } from "./preview.js";
 
@@ -55,9 +57,14 @@ export function applyLanguage(state) {
 }
 
 function buildLanguages(state) {
-  const nav = $("languages");
+  fillLanguages($("languages"), state.info.languages);
+  fillLanguages($("visit-languages"), visitLanguages(state));
+}
+
+/** A row of language buttons (`data-action="language"`), shown when there is a choice to make. */
+function fillLanguages(nav, codes) {
   nav.replaceChildren();
-  for (const code of state.info.languages) {
+  for (const code of codes) {
     const b = document.createElement("button");
     b.type = "button";
     b.className = "btn btn-lang";
@@ -68,7 +75,8 @@ function buildLanguages(state) {
     b.textContent = has(`screen.language.${code}`) ? t(`screen.language.${code}`) : code.toUpperCase();
     nav.append(b);
   }
-  show(nav, state.info.languages.length > 0);
+  // The welcome screen always says which language it speaks; a visit only when it offers more.
+  show(nav, nav.id === "languages" ? codes.length > 0 : codes.length > 1);
 }
 
 /** Draws `state`; `prev` is the state drawn before (null to redraw everything). */
@@ -84,7 +92,9 @@ export function render(state, prev) {
   }
 
   renderTopbar(state);
-  for (const b of document.querySelectorAll("#languages [data-lang]")) {
+  // A visit's languages are the session's: drawn again for each new visit.
+  if (changedScreen && state.screen === "consent") fillLanguages($("visit-languages"), visitLanguages(state));
+  for (const b of document.querySelectorAll("#languages [data-lang], #visit-languages [data-lang]")) {
     b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
   }
 
@@ -117,7 +127,7 @@ export function render(state, prev) {
       renderWalkIn(state);
       break;
     case "cameraTest":
-      renderCameraTest(state);
+      renderCameraTest(state, prev);
       break;
     default:
       if (OUTCOME_SCREENS.includes(state.screen)) renderOutcome(state);
@@ -475,7 +485,13 @@ function drawOverview(o, lang) {
   const settings = $("staff-settings");
   settings.replaceChildren();
   if (!o) settings.append(emptyItem("li", "screen.staffMenu.loading"));
-  else if (o.settings.length === 0) settings.append(emptyItem("li", "screen.staffMenu.noSettings"));
+  else if (o.settings.length === 0 && o.warnings.length === 0) settings.append(emptyItem("li", "screen.staffMenu.noSettings"));
+  // What the kiosk fell back from at start (a theme's missing logo…) comes first: staff fix it.
+  for (const w of o ? o.warnings : []) {
+    const li = element("li", "setting setting-warning");
+    li.append(element("span", "setting-key", t("screen.staffMenu.warning")), element("span", "setting-value", w));
+    settings.append(li);
+  }
   for (const x of o ? o.settings : []) {
     const li = element("li", "setting");
     li.append(element("span", "setting-key", x.key), element("span", "setting-value", x.value));
@@ -559,7 +575,8 @@ function renderWalkIn(state) {
   setText($("walkin-hint-text"), code ? firstOf([`hint.${code}`, "screen.walkIn.aim"]) : t("screen.walkIn.aim"));
 }
 
-function renderCameraTest(state) {
+function renderCameraTest(state, prev) {
+  renderCameraChoice(state, prev);
   const scan = state.scan || { opening: false, error: null };
   show($("camtest-opening"), scan.opening && !scan.error);
   show($("camtest-error"), !!scan.error);
@@ -567,4 +584,66 @@ function renderCameraTest(state) {
     setText($("camtest-error-text"), firstOf([`screen.cameraError.staff.${scan.error}`, "screen.cameraError.staff.default"]));
     setText($("camtest-error-code"), t("screen.common.code", { code: scan.error }));
   }
+}
+
+/**
+ * The camera test's list of cameras: each one a button that shows it in the test, "in use" and
+ * "virtual" tags, "Use this camera" for the one shown when it is not the one in use, "Back to the
+ * configured camera" once staff chose another; a note instead when there is no choice to make.
+ */
+function renderCameraChoice(state, prev) {
+  const st = state.staff || {};
+  const cameras = st.cameras;
+  const list = $("camtest-devices");
+  const note = $("camtest-cameras-note");
+  const choosing = !!(cameras && !cameras.failed && cameras.choosable && cameras.devices.length > 0);
+  // Where staff could choose but nothing is listed, the reason; a clip or folder camera (set in
+  // facekiosk.toml) offers no choice and keeps the tips, as does the wait for the list.
+  let noteText = null;
+  if (cameras && cameras.failed) noteText = t("screen.cameraTest.listFailed", { problem: cameras.failed });
+  else if (cameras && cameras.choosable && cameras.problem) noteText = t("screen.cameraTest.listFailed", { problem: cameras.problem });
+  else if (cameras && cameras.choosable && cameras.devices.length === 0) noteText = t("screen.cameraTest.noCameras");
+  show($("camtest-tips"), !choosing && noteText == null);
+  show($("camtest-cameras-title"), choosing || noteText != null);
+  show(list, choosing);
+  $("screen-cameraTest").classList.toggle("choosing", choosing);
+  show(note, noteText != null);
+  if (noteText != null) setText(note, noteText);
+
+  const tested = testedCamera(state);
+  const inUse = cameras && !cameras.failed ? cameraOf(cameras, cameras.current) : null;
+  const testedDevice = choosing ? cameraOf(cameras, tested) : null;
+  // Drawn again only for a new list (or a new language: `prev` is null then); the marks each time.
+  if (choosing && (!prev || !prev.staff || prev.staff.cameras !== cameras || list.childElementCount === 0)) {
+    list.replaceChildren();
+    for (const d of cameras.devices) {
+      const li = element("li");
+      const b = element("button", "btn btn-secondary camtest-device");
+      b.type = "button";
+      b.dataset.action = "cameraTestPick";
+      b.dataset.camera = d.camera;
+      const name = element("span", "device-name", d.name);
+      const tags = element("span", "device-tags");
+      tags.append(element("span", "pill device-in-use", t("screen.cameraTest.inUse")));
+      if (d.virtual) tags.append(element("span", "pill pill-walkin", t("screen.cameraTest.virtual")));
+      b.append(name, tags);
+      li.append(b);
+      list.append(li);
+    }
+  }
+  for (const b of list.querySelectorAll("[data-camera]")) {
+    b.setAttribute("aria-pressed", String(!!testedDevice && b.dataset.camera === testedDevice.camera));
+    const d = cameras && cameras.devices ? cameras.devices.find((x) => x.camera === b.dataset.camera) : null;
+    show(b.querySelector(".device-in-use"), !!(d && inUse && d.camera === inUse.camera));
+    b.disabled = !!st.usingCamera;
+  }
+  const use = $("camtest-use");
+  show(use, choosing && !!testedDevice && (!inUse || testedDevice.camera !== inUse.camera));
+  use.disabled = !!st.usingCamera;
+  const configured = $("camtest-configured");
+  show(configured, choosing && cameras.current !== cameras.configured);
+  configured.disabled = !!st.usingCamera;
+  const notice = $("camtest-notice");
+  show(notice, !!st.notice);
+  if (st.notice) setText(notice, noticeText(st.notice));
 }

@@ -147,8 +147,9 @@ pub fn theme(state: State<'_, AppState>) -> facekiosk_kiosk::theme::Theme {
 pub struct Claimed {
     session_id: String,
     test: bool,
-    /// The session's language (the integrator's `defaultLang`).
-    lang: String,
+    /// The session's language (the integrator's `defaultLang`, else its `locale`'s); null: the
+    /// kiosk's.
+    lang: Option<String>,
     /// The languages the integrator offers for it (empty: the kiosk's).
     langs: Vec<String>,
     /// The integrator's texts and colours for this session.
@@ -243,7 +244,7 @@ pub(crate) fn keep_claimed(
     let out = Claimed {
         session_id: visit.session_id.clone(),
         test: visit.test,
-        lang: visit.options.lang.clone(),
+        lang: visit.lang.clone(),
         langs: visit.langs.clone(),
         customization: visit.customization.clone(),
     };

@@ -97,9 +97,16 @@ pub async fn staff_overview(state: State<'_, AppState>) -> Result<Overview, UiEr
         .map(|i| i.kiosk_id().to_owned())
         .unwrap_or_default();
     tracing::info!(target: "facekiosk::staff", operator = %operator, action = "overview", "staff read the overview");
-    facekiosk_kiosk::panel::overview(&state.store, &state.config, &operator, &kiosk_id, &recent)
-        .await
-        .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))
+    facekiosk_kiosk::panel::overview(
+        &state.store,
+        &state.config,
+        &operator,
+        &kiosk_id,
+        &recent,
+        &state.theme.warnings,
+    )
+    .await
+    .map_err(|e| UiError::new("UNEXPECTED_ERROR", e.to_string()))
 }
 
 /// A new camera watch: any earlier one (a scan, a test, a walk-in) ends now; `cancel_scan`

@@ -239,7 +239,9 @@ export function imageStats(png) {
  *   themePatch: {...},           merged over that theme (loadTheme's `patch`)
  *   themeAnswer: {...},          what `theme` answers (set by run.mjs)
  *   textsPatch: {...},           deep-merged over the texts the server has
- *   claims: { digits: { sessionId, test } | { error: { code, message } } },
+ *   claims: { digits: { sessionId, test, lang?, langs?, customization? } | { error: { code, message } } },
+ *                                (a claim's answer as the app's `Claimed`: the session's
+ *                                language or null, its languages, its customization)
  *   claimDelayMs,                how long claim_session takes
  *   sessions: { sessionId: [steps] }, played on start_session
  *   afterRetry: { sessionId: [steps] }, played on retry_session
@@ -261,6 +263,10 @@ export function imageStats(png) {
  *     walkIns: [plan],           one per staff_walk_in, in order (the last one repeats); its frames
  *                                show an ID card; plan.hints: [{ delay, hint }] played on onHint
  *                                while it runs; a walk-in that resolves ends the staff session
+ *     cameras: { configured, choosable, devices: [{ index, name, description, is_virtual }],
+ *                problem, error, useError, delayMs }, staff_cameras's answer (its `current`: the
+ *                                last staff_use_camera's choice, else `configured`); absent: a
+ *                                clip, no choice; staff_use_camera fails with `useError`
  *     cameraTests: [plan],       one per staff_camera_test: frames until cancel_scan, then
  *                                `{ frames }` (plan {}), or plan { error } after its delayMs
  *     waiting: [answer],         one per staff_waiting_sessions, in order (the last one repeats):
@@ -289,6 +295,8 @@ export function fakeApp(scenario) {
   let scanCount = 0;
   let walkInCount = 0;
   let cameraTestCount = 0;
+  // staff_use_camera's choice (null: the configured camera).
+  let cameraChoice = null;
   let waitingCount = 0;
 
   // The theme's sounds: each play() is noted by its moment (`sounds`: { name, at }), then refused as
@@ -333,6 +341,17 @@ export function fakeApp(scenario) {
   function isMerge(v) {
     return v && typeof v === "object" && !Array.isArray(v);
   }
+  /** A claim's answer as the app gives it (src-tauri's `Claimed`), from a scenario's plan. */
+  function claimedAnswer(plan) {
+    return {
+      sessionId: plan.sessionId,
+      test: !!plan.test,
+      lang: plan.lang ?? null,
+      langs: plan.langs || [],
+      customization: plan.customization || {},
+    };
+  }
+
   function merge(a, b) {
     const out = { ...a };
     for (const [k, v] of Object.entries(b || {})) out[k] = isMerge(v) && isMerge(a[k]) ? merge(a[k], v) : v;
@@ -596,7 +615,7 @@ export function fakeApp(scenario) {
         const answer = (scenario.claims || {})[args.digits];
         if (!answer) throw { code: "INVALID_DIGIT_STRING", message: "no session has this code" };
         if (answer.error) throw answer.error;
-        return { sessionId: answer.sessionId, test: !!answer.test };
+        return claimedAnswer(answer);
       }
       case "start_session": {
         if (!(args.onEvent instanceof Channel) || !(args.onFrame instanceof Channel)) {
@@ -627,7 +646,7 @@ export function fakeApp(scenario) {
           throw plan.error;
         }
         scans.push({ resolved: plan.sessionId });
-        return { sessionId: plan.sessionId, test: !!plan.test };
+        return claimedAnswer(plan);
       }
       case "cancel_scan": {
         const s = scanning;
@@ -711,6 +730,35 @@ export function fakeApp(scenario) {
         staffJobs.push({ cmd, rejected: plan.error.code });
         throw plan.error;
       }
+      case "staff_cameras": {
+        needStaff();
+        const c = (scenario.staff || {}).cameras;
+        // By default the kiosk's camera is a clip, as in the end-to-end tests: no choice.
+        if (!c) return { configured: "clip.mjpeg", current: "clip.mjpeg", choosable: false, devices: [], problem: null };
+        await answerAfter(c);
+        if (c.error) throw c.error;
+        const configured = c.configured ?? "camera";
+        return {
+          configured,
+          current: cameraChoice ?? configured,
+          choosable: c.choosable ?? true,
+          devices: JSON.parse(JSON.stringify(c.devices || [])),
+          problem: c.problem ?? null,
+        };
+      }
+      case "staff_use_camera": {
+        needStaff();
+        const c = (scenario.staff || {}).cameras || {};
+        if (c.choosable === false || !c.devices) {
+          throw { code: "FORBIDDEN", message: "kiosk.camera is a clip or folder here" };
+        }
+        if (c.useError) throw c.useError;
+        if (args.camera != null && !/^camera(:.+)?$/.test(args.camera)) {
+          throw { code: "INVALID_CONFIG", message: `${args.camera} is not a camera` };
+        }
+        cameraChoice = args.camera ?? null;
+        return { current: cameraChoice ?? c.configured ?? "camera" };
+      }
       case "staff_waiting_sessions": {
         needStaff();
         const plans = (scenario.staff || {}).waiting || [{ data: [] }];
@@ -729,7 +777,7 @@ export function fakeApp(scenario) {
         if (plan.error) throw plan.error;
         // The app took the session in the staff member's name and ended the staff session.
         staffState.open = false;
-        return { sessionId: args.sessionId, test: !!plan.test };
+        return claimedAnswer({ ...plan, sessionId: args.sessionId });
       }
       case "staff_exit":
         needStaff();

@@ -1462,6 +1462,82 @@ const SCENARIOS = [
     },
   },
   {
+    name: "a session's language, languages and customization hold for its visit only",
+    scenario: scenario({
+      info: { languages: LANGUAGES },
+      claims: {
+        ...CLAIMS,
+        [CODE]: {
+          sessionId: "happy",
+          lang: "fr",
+          // "de" has no texts on this kiosk: it is not offered.
+          langs: ["fr", "en", "de"],
+          customization: {
+            texts: {
+              fr: { screen: { consent: { title: "Vérification pour Banque Exemple" } } },
+              en: { screen: { consent: { title: "Verification for Example Bank" } } },
+            },
+            // Unknown names and values that are not colours are left out.
+            colors: { brandStrong: "#5a1040", bogus: "red", danger: "url(x)" },
+          },
+        },
+      },
+    }),
+    async run(page) {
+      const en = await readTextsFile("en");
+      const fr = await readTextsFile("fr");
+      const colors = () => page.evaluate(() => {
+        const css = getComputedStyle(document.documentElement);
+        return { brandStrong: css.getPropertyValue("--brand-strong").trim(), danger: css.getPropertyValue("--danger").trim() };
+      });
+      const theme = await colors();
+      const visitLangs = () => page.locator("#visit-languages .btn-lang").evaluateAll((bs) => bs.map((b) => b.dataset.lang));
+
+      // The session speaks French with its own title and colour; it offers French and English.
+      await toConsent(page, CODE);
+      await page.waitForFunction(() => document.documentElement.lang === "fr", null, { timeout: 4000 })
+        .catch(() => fail("the session's language (fr) is not the visit's"));
+      await expectText(page, "#consent-title", "Vérification pour Banque Exemple");
+      await expectText(page, '[data-t="screen.consent.agree"]', textIn(fr, "fr", "screen.consent.agree"));
+      expect((await visitLangs()).join() === "fr,en", `the visit offers ${await visitLangs()}`);
+      expect((await page.getAttribute('#visit-languages [data-lang="fr"]', "aria-pressed")) === "true",
+        "French is not shown as the visit's language");
+      const custom = await colors();
+      expect(custom.brandStrong === "#5a1040", `--brand-strong is ${custom.brandStrong} in the visit`);
+      expect(custom.danger === theme.danger, `--danger became ${custom.danger}: a bad colour was used`);
+      await checkScreen(page, "consent with a session's customization");
+      await shoot(page, "consent-custom");
+
+      // The customer switches to English: the session's English title.
+      await page.click('#visit-languages [data-lang="en"]');
+      await page.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: 4000 })
+        .catch(() => fail("the visit's language buttons do not switch to English"));
+      await expectText(page, "#consent-title", "Verification for Example Bank");
+
+      // Declined: the kiosk's own language, texts and colours again.
+      await page.click("#screen-consent [data-action=decline]");
+      await expectScreen(page, "attract");
+      await page.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: 4000 });
+      expect(JSON.stringify(await colors()) === JSON.stringify(theme), `the colours stay the session's: ${JSON.stringify(await colors())}`);
+      // The next session has no customization: the kiosk's title and all its languages.
+      await toConsent(page, "222222");
+      await expectText(page, "#consent-title", textIn(en, "en", "screen.consent.title"));
+      expect((await visitLangs()).join() === LANGUAGES.join(), `a session without languages offers ${await visitLangs()}`);
+      await page.click("#screen-consent [data-action=decline]");
+      await expectScreen(page, "attract");
+
+      // A customer who chose Arabic, which the session does not offer: the session's French.
+      await chooseLanguage(page, "ar", await readTextsFile("ar"));
+      await toConsent(page, CODE);
+      await page.waitForFunction(() => document.documentElement.lang === "fr" && document.documentElement.dir === "ltr",
+        null, { timeout: 4000 }).catch(() => fail("a language the session does not offer stays"));
+      await page.click("#screen-consent [data-action=agree]");
+      await expectScreen(page, "capture");
+      const start = (await calls(page, "start_session")).at(-1);
+      expect(start && start.args.lang === "fr", `start_session got ${JSON.stringify(start)}`);
+    },
+  },
+  {
     name: "Arabic-Indic digits: screen.digits arab numbers the countdown, the keypad, steps and the staff panel",
     scenario: staffScenario({
       info: { languages: LANGUAGES, defaultLang: "ar", outcomeSeconds: 9 },
@@ -2006,6 +2082,89 @@ const SCENARIOS = [
       await page.click("#camtest-back");
       await expectScreen(page, "staffMenu");
       expect((await calls(page, "cancel_scan")).length === 1, "a camera test that failed is not canceled");
+    },
+  },
+  {
+    name: "staff camera choice: the cameras connected, another one shown, used from now on, then the configured one",
+    scenario: staffScenario({}, {
+      cameras: {
+        configured: "camera",
+        devices: [
+          { index: 0, name: "Integrated Camera", description: "uvcvideo usb-0000:00:14.0-5", is_virtual: false },
+          { index: 2, name: "Logitech BRIO", description: "uvcvideo usb-0000:00:14.0-2", is_virtual: false },
+          { index: 4, name: "OBS Virtual Camera", description: "v4l2 loopback", is_virtual: true },
+        ],
+      },
+    }),
+    async run(page) {
+      const pressed = (camera) => page.getAttribute(`#camtest-devices [data-camera="${camera}"]`, "aria-pressed");
+      const inUseShown = () => page.locator("#camtest-devices .device-in-use:visible").evaluateAll(
+        (tags) => tags.map((t) => t.closest("[data-camera]").dataset.camera).join());
+      await signIn(page);
+      await page.click("#staff-camera");
+      await expectScreen(page, "cameraTest");
+      await page.waitForSelector("#camtest-devices [data-camera]", { timeout: 4000 })
+        .catch(() => fail("the camera test lists no cameras"));
+      const names = await page.locator("#camtest-devices .device-name").allInnerTexts();
+      expect(names.join("|") === "Integrated Camera|Logitech BRIO|OBS Virtual Camera", `the cameras listed: ${names}`);
+      // kiosk.camera = "camera": the first one, in use and shown.
+      expect((await pressed("camera:0")) === "true" && (await pressed("camera:2")) === "false", "the camera in use is not the one shown");
+      expect((await inUseShown()) === "camera:0", `"in use" marks ${await inUseShown()}`);
+      expect(await page.locator('#camtest-devices [data-camera="camera:4"] .pill-walkin').isVisible(), "the virtual camera is not marked");
+      expect(await page.locator("#camtest-tips").isHidden(), "the tips show beside the list of cameras");
+      expect(await page.locator("#camtest-use").isHidden(), "Use this camera shows for the camera in use");
+      expect(await page.locator("#camtest-configured").isHidden(), "Back to the configured camera shows with no choice made");
+      await expectFrames(page, "camtest-preview-img", "the camera test's preview");
+      await checkScreen(page, "camera test with the cameras connected");
+      await shoot(page, "camera-choice");
+
+      // Another camera: the test of the one shown ends first, then that one's starts.
+      await page.click('#camtest-devices [data-camera="camera:2"]');
+      const first = await staffJobEnded(page, 1);
+      expect(typeof first.resolved === "number", `the first test ended with ${JSON.stringify(first)}`);
+      await page.waitForFunction(() => window.__fake.calls.filter((c) => c.cmd === "staff_camera_test").length === 2, null,
+        { timeout: 4000 }).catch(() => fail("no test of the camera tapped"));
+      const tests = await calls(page, "staff_camera_test");
+      expect(tests[0].args.camera === undefined && tests[1].args.camera === "camera:2", `staff_camera_test got ${JSON.stringify(tests)}`);
+      expect((await calls(page, "cancel_scan")).length === 1, "the test shown is not ended once");
+      await expectFrames(page, "camtest-preview-img", "the other camera's preview");
+      expect((await pressed("camera:2")) === "true", "the camera tapped is not shown as the one tested");
+      expect((await inUseShown()) === "camera:0", "the camera in use changed by looking at another");
+
+      // Used from now on.
+      await page.click("#camtest-use");
+      await expectText(page, "#camtest-notice", "The kiosk now uses Logitech BRIO.");
+      const used = await calls(page, "staff_use_camera");
+      expect(used.length === 1 && used[0].args.camera === "camera:2", `staff_use_camera got ${JSON.stringify(used)}`);
+      expect((await inUseShown()) === "camera:2", `"in use" marks ${await inUseShown()} after the choice`);
+      expect(await page.locator("#camtest-use").isHidden(), "Use this camera still shows for the camera now in use");
+      await shoot(page, "camera-choice-used");
+
+      // And back to the configured one.
+      await page.click("#camtest-configured");
+      await expectText(page, "#camtest-notice", "The kiosk now uses Integrated Camera.");
+      const again = await calls(page, "staff_use_camera");
+      expect(again.length === 2 && again[1].args.camera === null, `staff_use_camera got ${JSON.stringify(again)}`);
+      expect(await page.locator("#camtest-configured").isHidden(), "Back to the configured camera still shows");
+      expect((await inUseShown()) === "camera:0", `"in use" marks ${await inUseShown()} after going back`);
+      await page.click("#camtest-back");
+      await expectScreen(page, "staffMenu");
+      expect((await calls(page, "cancel_scan")).length === 2, "Back does not end the test shown");
+    },
+  },
+  {
+    name: "staff menu: what the kiosk fell back from at start comes first among the settings",
+    scenario: staffScenario({}, {
+      overview: { ...OVERVIEW, warnings: ["logo: /srv/kiosk/themes/bank/logo.svg cannot be read: the default's is used"] },
+    }),
+    async run(page) {
+      await signIn(page);
+      const first = page.locator("#staff-settings li").first();
+      expect(await first.evaluate((li) => li.classList.contains("setting-warning")), "the warning is not the first line");
+      expect((await first.locator(".setting-key").innerText()) === "To fix", "the warning is not labelled");
+      expect((await first.locator(".setting-value").innerText()).includes("logo.svg cannot be read"), "the warning's text is not shown");
+      expect((await page.locator("#staff-settings li").count()) === OVERVIEW.settings.length + 1, "the settings are not all shown");
+      await checkScreen(page, "staff menu with a warning");
     },
   },
   {
@@ -2716,7 +2875,7 @@ const SCENARIOS = [
 
         // The camera test.
         const c = flow.next(menu, { type: "staffCameraTest", now: 11000 });
-        check(c.state.screen === "cameraTest" && types(c.effects) === "startCameraTest", "camera test → its screen");
+        check(c.state.screen === "cameraTest" && types(c.effects) === "startCameraTest,staffCameras", "camera test → its screen");
         const cseq = c.state.scanSeq;
         const broke = flow.next(c.state, { type: "cameraTestFailed", seq: cseq, error: { code: "MEDIA_NOT_ALLOWED_ERROR" }, now: 11100 });
         check(broke.state.screen === "cameraTest" && broke.state.scan.error === "MEDIA_NOT_ALLOWED_ERROR" && broke.effects.length === 0,
@@ -2728,6 +2887,47 @@ const SCENARIOS = [
         const result = flow.next(back.state, { type: "cameraTestDone", seq: cseq, frames: 42, now: 11300 });
         check(result.state.staff.notice.key === "screen.cameraTest.result" && result.state.staff.notice.n === 42,
           "the test's frame count is said on the menu");
+
+        // The camera choice: the list for its own request only; another camera after the one shown ends.
+        const cams = { configured: "camera", current: "camera", choosable: true, problem: null,
+          devices: [{ index: 0, name: "A", is_virtual: false }, { index: 3, name: "B", is_virtual: true }, { index: -1 }, null] };
+        check(flow.next(c.state, { type: "camerasLoaded", seq: c.state.staff.camerasSeq - 1, cameras: cams, now: 11010 })
+          .state.staff.cameras === null, "an earlier list of cameras is ignored");
+        const listedCams = flow.next(c.state, { type: "camerasLoaded", seq: c.state.staff.camerasSeq, cameras: cams, now: 11010 }).state;
+        const lc = listedCams.staff.cameras;
+        check(lc.devices.length === 2 && lc.devices[1].camera === "camera:3" && lc.devices[1].virtual &&
+          flow.cameraOf(lc, "camera").camera === "camera:0" && flow.cameraOf(lc, "camera:B").camera === "camera:3" &&
+          flow.testedCamera(listedCams) === "camera", `the cameras are made whole (${JSON.stringify(lc)})`);
+        check(flow.next(listedCams, { type: "cameraTestPick", camera: "camera:9", now: 11020 }).effects.length === 0,
+          "a camera not listed is not tested");
+        check(flow.next(listedCams, { type: "cameraTestPick", camera: "camera:0", now: 11020 }).effects.length === 0,
+          "the camera shown is not started again");
+        check(flow.next(listedCams, { type: "cameraUse", now: 11020 }).effects.length === 0, "the camera in use is not chosen again");
+        const pick = flow.next(listedCams, { type: "cameraTestPick", camera: "camera:3", now: 11020 });
+        check(types(pick.effects) === "cancelScan" && pick.state.scan.switchTo === "camera:3", "another camera ends the test shown");
+        const switched = flow.next(pick.state, { type: "cameraTestDone", seq: cseq, frames: 5, now: 11030 });
+        check(switched.state.screen === "cameraTest" && types(switched.effects) === "startCameraTest" &&
+          switched.effects[0].camera === "camera:3" && switched.effects[0].seq === cseq + 1 &&
+          flow.testedCamera(switched.state) === "camera:3", "then the camera tapped is tested");
+        const use = flow.next(switched.state, { type: "cameraUse", now: 11040 });
+        check(types(use.effects) === "staffUseCamera" && use.effects[0].camera === "camera:3" && use.state.staff.usingCamera,
+          "Use this camera → staff_use_camera with it");
+        check(flow.next(use.state, { type: "cameraTestPick", camera: "camera:0", now: 11041 }).effects.length === 0,
+          "no other camera while the choice is made");
+        const usedCam = flow.next(use.state, { type: "cameraUsed", current: "camera:3", now: 11050 }).state;
+        check(usedCam.staff.cameras.current === "camera:3" && usedCam.staff.notice.vars.camera === "B" && !usedCam.staff.usingCamera,
+          "the choice is said with the camera's name");
+        const refused = flow.next(use.state, { type: "cameraUseFailed", error: { code: "FORBIDDEN" }, now: 11050 }).state;
+        check(refused.staff.notice.key === "screen.cameraTest.useFailed" && refused.staff.notice.vars.code === "FORBIDDEN",
+          "a refused choice is said");
+        check(flow.next(use.state, { type: "cameraUseFailed", error: { code: "STAFF_REQUIRED" }, now: 11050 }).state.screen === "staffPin",
+          "a staff session that ended asks for the PIN");
+        const reset = flow.next(usedCam, { type: "cameraUseConfigured", now: 11060 });
+        check(types(reset.effects) === "staffUseCamera" && reset.effects[0].camera === null, "back to the configured camera → null");
+        const fixed = { ...cams, choosable: false, current: "clip.mjpeg", configured: "clip.mjpeg" };
+        const noChoice = flow.next(c.state, { type: "camerasLoaded", seq: c.state.staff.camerasSeq, cameras: fixed, now: 11010 }).state;
+        check(flow.next(noChoice, { type: "cameraTestPick", camera: "camera:3", now: 11020 }).effects.length === 0 &&
+          flow.next(noChoice, { type: "cameraUseConfigured", now: 11020 }).effects.length === 0, "a clip camera offers no choice");
         check(flow.next(back.state, { type: "cameraTestFailed", seq: cseq, error: { code: "SCAN_CANCELED" }, now: 11300 })
           .state.screen === "staffMenu", "its late SCAN_CANCELED changes nothing");
 
@@ -2911,6 +3111,9 @@ const THEMED = {
   "staff: the logo held or Ctrl+Alt+S, wrong and locked PINs, the menu, Lock": { hc: ["staff-pin-hc", "staff-menu-hc"], large: true },
   "staff walk-in from the offline screen: PIN, ID photo, consent, the customer's session": { hc: true, large: true },
   "staff camera test: frames until Back, then a camera fault shown in the panel": { hc: ["camera-test-hc"], large: true },
+  "staff camera choice: the cameras connected, another one shown, used from now on, then the configured one": {
+    hc: ["camera-choice-hc"], large: true,
+  },
   "staff waiting list: a session picked, confirmed, consent, the customer's session": { hc: ["staff-waiting-hc"], large: true },
 };
 for (const [name, { hc, large }] of Object.entries(THEMED)) {

@@ -67,6 +67,9 @@ pub struct Overview {
     pub recent: Vec<RecentRow>,
     /// The settings, `key = value` (PIN hashes left out).
     pub settings: Vec<Setting>,
+    /// What the kiosk noticed at start and fell back from (a theme's missing asset, a bad
+    /// value): for staff to fix.
+    pub warnings: Vec<String>,
 }
 
 /// An entry the API refused for good.
@@ -145,13 +148,14 @@ pub async fn waiting_sessions(
         .unwrap_or_default())
 }
 
-/// Gathers the overview.
+/// Gathers the overview; `warnings` are what the kiosk noticed at start (its theme's).
 pub async fn overview(
     store: &KioskStore,
     config: &KioskConfig,
     operator: &str,
     kiosk_id: &str,
     recent: &[RecentVisit],
+    warnings: &[String],
 ) -> Result<Overview, KioskError> {
     let outbox = store.open_outbox().await?;
     let queue = outbox.status().await?;
@@ -184,6 +188,7 @@ pub async fn overview(
         dead,
         recent: rows,
         settings: settings(config),
+        warnings: warnings.to_vec(),
     })
 }
 

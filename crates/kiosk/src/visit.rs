@@ -74,6 +74,9 @@ pub struct ClaimedVisit {
     photo_sha256: String,
     /// Where the photo came from: the API, or staff at the kiosk (a walk-in).
     source: ReferenceSource,
+    /// The session's own language: its `defaultLang`, else the language of its `locale`
+    /// (`fr` for `fr-CA`); None: the kiosk's.
+    pub lang: Option<String>,
     /// The languages the integrator offers for this session (empty: the kiosk's).
     pub langs: Vec<String>,
     /// The integrator's look and texts for this session.
@@ -177,6 +180,16 @@ fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
         .unwrap_or("active")
         .parse()
         .map_err(|e: String| bad(&format!("settings: {e}")))?;
+    let lang = s["defaultLang"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| {
+            s["locale"]
+                .as_str()
+                .and_then(|l| l.split(['-', '_']).next())
+                .map(str::to_ascii_lowercase)
+        })
+        .filter(|l| !l.is_empty());
     let options = SessionOptions {
         session_id: session_id.clone(),
         max_attempts: int("maxAttempts", 3),
@@ -184,7 +197,7 @@ fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
         return_data_for_incomplete_session: s["returnDataForIncompleteSession"] == true,
         liveness,
         nonce: s["nonce"].as_str().map(str::to_owned),
-        lang: s["defaultLang"].as_str().unwrap_or("en").to_owned(),
+        lang: lang.clone().unwrap_or_else(|| "en".to_owned()),
         deadline: body["expiresAt"].as_u64().map(|t| t * 1000),
         ..SessionOptions::default()
     };
@@ -195,6 +208,7 @@ fn claimed_visit(body: &Value) -> Result<ClaimedVisit, ClaimError> {
         photo,
         photo_sha256,
         source: ReferenceSource::Api,
+        lang,
         langs: s["langs"]
             .as_array()
             .map(|a| {
@@ -237,6 +251,7 @@ impl ClaimedVisit {
             photo_sha256: sha256_hex(&photo),
             photo,
             source: ReferenceSource::WalkIn,
+            lang: None,
             langs: Vec::new(),
             customization: Customization::default(),
         }
@@ -677,8 +692,19 @@ mod tests {
         assert_eq!(v.options.liveness, LivenessMode::Passive);
         assert_eq!(v.options.nonce.as_deref(), Some("n-1"));
         assert_eq!(v.options.lang, "fr");
+        assert_eq!(v.lang.as_deref(), Some("fr"));
         assert_eq!(v.options.deadline, Some(1_800_000_000_000));
         assert!(v.options.return_data_for_incomplete_session);
+
+        // No defaultLang: the language of the locale; neither: the kiosk's.
+        let mut by_locale = body.clone();
+        by_locale["settings"] = json!({ "locale": "ar-SA" });
+        assert_eq!(
+            claimed_visit(&by_locale).unwrap().lang.as_deref(),
+            Some("ar")
+        );
+        by_locale["settings"] = json!({});
+        assert_eq!(claimed_visit(&by_locale).unwrap().lang, None);
 
         let mut tampered = body.clone();
         tampered["referenceImage"]["sha256"] = json!("00");

@@ -272,14 +272,13 @@ pub(crate) fn settings(c: &CreateSession) -> ApiResult<SessionSettings> {
     for l in &langs {
         check_lang("langs", l)?;
     }
-    let default_lang = c
-        .default_lang
-        .clone()
-        .or_else(|| langs.first().cloned())
-        .unwrap_or_else(|| "en".to_owned());
-    check_lang("defaultLang", &default_lang)?;
-    if !langs.is_empty() && !langs.contains(&default_lang) {
-        return Err(ApiError::invalid("`defaultLang` must be one of `langs`"));
+    // No language at all: the kiosk's own (its default, or the one the customer chose there).
+    let default_lang = c.default_lang.clone().or_else(|| langs.first().cloned());
+    if let Some(l) = &default_lang {
+        check_lang("defaultLang", l)?;
+        if !langs.is_empty() && !langs.contains(l) {
+            return Err(ApiError::invalid("`defaultLang` must be one of `langs`"));
+        }
     }
     if let Some(l) = &c.locale {
         check_lang("locale", l)?;

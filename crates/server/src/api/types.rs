@@ -24,8 +24,9 @@ pub struct SessionSettings {
     /// Languages the kiosk offers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub langs: Vec<String>,
-    /// The language shown first.
-    pub default_lang: String,
+    /// The language the kiosk shows the session in (absent: the kiosk's own choice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_lang: Option<String>,
     /// Theme and text overrides for the kiosk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customization: Option<Value>,
@@ -61,7 +62,7 @@ pub struct CreateSession {
     pub locale: Option<String>,
     /// Languages offered.
     pub langs: Option<Vec<String>>,
-    /// The language shown first (default the first of `langs`, else `en`).
+    /// The language shown first (default the first of `langs`, else the kiosk's own).
     pub default_lang: Option<String>,
     /// Theme and text overrides (an object, ≤ 16 KB).
     pub customization: Option<Value>,
