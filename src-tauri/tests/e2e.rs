@@ -703,8 +703,9 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
     let (token, _) = facekiosk_server::admin::create_enrolment_token(&db, "bank", t0, 3600)
         .await
         .unwrap();
+    // A short lockout, so that the test sees one end.
     let staff = format!(
-        "[[staff.operators]]\nname = \"Amal\"\npin_hash = {:?}\n",
+        "[staff]\nlockout_s = 5\n[[staff.operators]]\nname = \"Amal\"\npin_hash = {:?}\n",
         facekiosk_kiosk::staff::hash_pin("2468").unwrap()
     );
     let k = kiosk(
@@ -734,6 +735,29 @@ async fn a_customer_types_the_code_looks_at_the_camera_and_the_api_gets_the_veri
         assert_eq!(d.screen().await, "staffPin", "a wrong PIN opens nothing");
         let text = d.text().await;
         assert!(text.contains('4'), "the tries left are shown: {text}");
+        // Four more wrong PINs lock the panel for staff.lockout_s: even the right PIN cannot
+        // be typed until then.
+        for _ in 0..4 {
+            d.type_pin("1111").await;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+        }
+        let text = d.text().await;
+        assert!(
+            text.contains("Too many wrong PINs"),
+            "the lockout is shown: {text}"
+        );
+        d.type_pin("2468").await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(
+            d.screen().await,
+            "staffPin",
+            "the right PIN opens nothing while locked"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // The digits typed while locked are still there: cleared before the right PIN.
+        for _ in 0..12 {
+            d.tap("[data-action=pinBackspace]").await;
+        }
         d.type_pin("2468").await;
         d.until_screen("walkIn", Duration::from_secs(10)).await;
         d.until_screen("consent", Duration::from_secs(60)).await;

@@ -257,6 +257,23 @@ impl<'a> RunSetup<'a> {
         dispatch(reporter, 0, events, &mut outcome);
         let file = info.kind != SourceKind::Camera;
         let mut last_now = start;
+        // A clip that ended while a failed attempt waited for the person (a screen with Try
+        // again and Stop): nothing is said until they choose; a retry then finds no frames.
+        let mut ended_waiting = false;
+        // The clip ended before the session did: as a camera that is gone.
+        let clip_ended = |step: &mut FrameStep<'_>,
+                          last_now: u64,
+                          outcome: &mut Outcome,
+                          reporter: &mut dyn Reporter| {
+            let err = OperationError::new(
+                ErrorCode::MediaNotFoundError,
+                "the video ended before the session finished",
+            );
+            let ev = step.input(last_now, Input::CameraLost(err));
+            dispatch(reporter, last_now.saturating_sub(start), ev, outcome);
+            let after = last_now + self.policy.camera_grace_ms;
+            (after, step.input(after, Input::Tick))
+        };
         while !step.session().is_finished() {
             if let Some(rx) = &self.control
                 && let Ok(c) = rx.try_recv()
@@ -268,6 +285,11 @@ impl<'a> RunSetup<'a> {
                 };
                 let ev = step.input(now, input);
                 dispatch(reporter, now.saturating_sub(start), ev, &mut outcome);
+                if ended_waiting && !step.session().is_finished() {
+                    let (after, ev) = clip_ended(&mut step, last_now, &mut outcome, reporter);
+                    last_now = last_now.max(after);
+                    dispatch(reporter, after.saturating_sub(start), ev, &mut outcome);
+                }
                 continue;
             }
             let Some(item) = queue.pop(Duration::from_millis(TICK_MS)) else {
@@ -303,17 +325,11 @@ impl<'a> RunSetup<'a> {
                     let now = clock.now_ms();
                     (now, step.input(now, Input::CameraBack))
                 }
-                Item::End => {
-                    // The clip ended before the session did: as a camera that is gone.
-                    let err = OperationError::new(
-                        ErrorCode::MediaNotFoundError,
-                        "the video ended before the session finished",
-                    );
-                    let ev = step.input(last_now, Input::CameraLost(err));
-                    dispatch(reporter, last_now.saturating_sub(start), ev, &mut outcome);
-                    let after = last_now + self.policy.camera_grace_ms;
-                    (after, step.input(after, Input::Tick))
+                Item::End if self.control.is_some() && step.session().awaits_retry() => {
+                    ended_waiting = true;
+                    continue;
                 }
+                Item::End => clip_ended(&mut step, last_now, &mut outcome, reporter),
                 Item::Failed(e) => {
                     let now = if file { last_now } else { clock.now_ms() };
                     (now, step.input(now, Input::Fail(media_error(&e))))

@@ -457,6 +457,11 @@ impl Session {
         self.force_hint(now, Hint::CameraUnavailable, ev);
     }
 
+    /// True while a failed attempt waits for the person to try again (or to stop).
+    pub fn awaits_retry(&self) -> bool {
+        matches!(self.phase, Phase::AwaitingRetry { .. })
+    }
+
     /// True from the end of the first capture to the decision, while the frames are chained.
     fn proving(&self) -> bool {
         matches!(
