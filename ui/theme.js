@@ -47,6 +47,10 @@ function dataUrl(v, types) {
 }
 
 const IMAGE_TYPES = ["image/svg+xml", "image/png", "image/jpeg", "image/webp"];
+const FONT_TYPES = ["font/woff2", "font/woff", "font/ttf", "font/otf"];
+
+/** The bundled fonts (style.css's @font-face), after a theme's own typeface. */
+export const BUNDLED_FONTS = '"Noto Sans Arabic", "DejaVu Sans", sans-serif';
 const AUDIO_TYPES = ["audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "audio/ogg"];
 
 /**
@@ -55,7 +59,7 @@ const AUDIO_TYPES = ["audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg", "au
  * `ignored` (what was left out, for the log).
  */
 export function themeStyle(theme) {
-  const out = { name: null, vars: {}, logo: null, attract: null, sounds: {}, ignored: [] };
+  const out = { name: null, vars: {}, logo: null, attract: null, sounds: {}, font: null, ignored: [] };
   if (!theme || typeof theme !== "object") return out;
   if (typeof theme.name === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(theme.name)) out.name = theme.name;
   const colors = theme.colors && typeof theme.colors === "object" ? theme.colors : {};
@@ -82,6 +86,19 @@ export function themeStyle(theme) {
     out.attract = dataUrl(images.attract, IMAGE_TYPES);
     if (!out.attract) out.ignored.push("images.attract");
   }
+  // A typeface of the theme's own: a family name that cannot break out of the style, its files.
+  if (theme.font != null) {
+    const f = theme.font && typeof theme.font === "object" ? theme.font : {};
+    const family = typeof f.family === "string" && /^[A-Za-z0-9_-][A-Za-z0-9 _-]{0,63}$/.test(f.family) ? f.family.trim() : null;
+    const regular = dataUrl(f.regular, FONT_TYPES);
+    const bold = dataUrl(f.bold, FONT_TYPES);
+    if (family && (regular || bold)) {
+      out.font = { family, regular, bold };
+      out.vars["--font"] = `"${family}", ${BUNDLED_FONTS}`;
+    } else {
+      out.ignored.push("font");
+    }
+  }
   const sounds = theme.sounds && typeof theme.sounds === "object" ? theme.sounds : {};
   for (const [key, value] of Object.entries(sounds)) {
     const url = SOUNDS.includes(key) ? dataUrl(value, AUDIO_TYPES) : null;
@@ -100,6 +117,17 @@ export function applyTheme(theme, doc = document) {
   const root = doc.documentElement;
   for (const [prop, value] of Object.entries(style.vars)) root.style.setProperty(prop, value);
   if (style.name) root.dataset.theme = style.name;
+  // The theme's typeface: its faces join the page's fonts; the browser loads them when text asks.
+  if (style.font && doc.fonts && typeof FontFace === "function") {
+    for (const [weight, url] of [["400", style.font.regular], ["700", style.font.bold]]) {
+      if (!url) continue;
+      try {
+        doc.fonts.add(new FontFace(style.font.family, `url("${url}")`, { weight, style: "normal" }));
+      } catch {
+        // A face the browser cannot take: the bundled fonts draw the text.
+      }
+    }
+  }
   // Text larger than the design's: style.css lays some screens out differently (more room).
   const scale = Number(style.vars["--font-scale"] || 1);
   if (scale !== 1) root.dataset.textSize = scale > 1 ? "large" : "small";

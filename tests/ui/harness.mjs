@@ -10,7 +10,7 @@ import zlib from "node:zlib";
 
 /** The app's Content-Security-Policy (tauri.conf.json), sent with every page so tests obey it. */
 export const APP_CSP =
-  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'";
+  "default-src 'self'; img-src 'self' data: blob:; media-src 'self' data:; font-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'";
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -85,6 +85,10 @@ const THEME_FILE_TYPES = {
   ".jpg": "image/jpeg",
   ".jpeg": "image/jpeg",
   ".webp": "image/webp",
+  ".woff2": "font/woff2",
+  ".woff": "font/woff",
+  ".ttf": "font/ttf",
+  ".otf": "font/otf",
   ".wav": "audio/wav",
   ".mp3": "audio/mpeg",
   ".ogg": "audio/ogg",
@@ -136,6 +140,9 @@ export async function loadTheme(root, name, patch = {}) {
     logo: await file(json.logo),
     images,
     sounds,
+    font: json.font
+      ? { family: json.font.family, regular: await file(json.font.regular), bold: await file(json.font.bold) }
+      : null,
     warnings: [],
   };
 }

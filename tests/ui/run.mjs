@@ -22,6 +22,8 @@ const SHOTS = process.env.UI_SHOTS
   : path.join(os.tmpdir(), "facekiosk-ui-screenshots");
 const VIEWPORT = { width: 1280, height: 800 };
 /** axe-core (npm, tests only: never in ui/), run in the page by `audit`. */
+/** A typeface a deployment's theme could bring (here the bundled Arabic one, under another name). */
+const BRAND_FONT = `data:font/woff2;base64,${(await fs.readFile(path.join(ROOT, "ui/fonts/noto-sans-arabic-arabic-400-normal.woff2"))).toString("base64")}`;
 const AXE_SOURCE = await fs.readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 /** The axe impacts that fail a screen. */
 const AXE_FAILS = ["serious", "critical"];
@@ -798,6 +800,232 @@ async function visitInLanguage(page, lang) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Every screen in every language and theme
+
+/**
+ * One screen of a tour: checked as `shoot` checks (not blank, nothing cut off, axe), kept in
+ * memory for the tour's contact sheet, not saved on its own.
+ */
+async function tourShot(page, tour, name) {
+  await page.evaluate(() => document.fonts.ready);
+  await checkScreen(page, `${name} (${tour.label})`);
+  const buf = await page.screenshot({ type: "png" });
+  const stats = imageStats(decodePng(buf));
+  expect(buf.length > 15000 && stats.colours >= 12 && stats.stddev > 12, `${name} (${tour.label}): the screenshot looks blank`);
+  tour.shots.push({ name, png: buf });
+}
+
+/**
+ * The tour's screens on one contact sheet (five a row, a third of their size, each named), made
+ * by the browser and saved as `<file>.jpg` beside the screenshots.
+ */
+async function contactSheet(page, tour, file) {
+  const name = page.shotName(file);
+  if (!name) return;
+  const W = 426;
+  const H = 266;
+  const COLS = 5;
+  const rows = Math.ceil(tour.shots.length / COLS);
+  const sheet = await page.context().newPage();
+  try {
+    await sheet.setViewportSize({ width: COLS * (W + 12) + 12, height: rows * (H + 40) + 12 });
+    const cells = tour.shots.map((x) =>
+      `<figure><img src="data:image/png;base64,${x.png.toString("base64")}"><figcaption>${x.name}</figcaption></figure>`).join("");
+    await sheet.setContent(`<!doctype html><style>
+      body { margin: 0; padding: 6px; background: #222; display: grid; grid-template-columns: repeat(${COLS}, ${W + 12}px); }
+      figure { margin: 0; padding: 6px; } img { width: ${W}px; height: ${H}px; display: block; }
+      figcaption { color: #eee; font: 16px "DejaVu Sans", sans-serif; height: 28px; line-height: 28px; }
+    </style>${cells}`);
+    await sheet.evaluate(() => Promise.all([...document.images].map((i) => i.decode())));
+    await fs.writeFile(path.join(SHOTS, `${name}.jpg`), await sheet.screenshot({ type: "jpeg", quality: 82, fullPage: true }));
+    shots.push(name);
+  } finally {
+    await sheet.close();
+  }
+}
+
+/**
+ * Every screen a customer or staff can see, in `lang`: each visit starts from the welcome
+ * screen in that language (the kiosk's default is English, as it would be).
+ */
+async function tourOf(page, lang) {
+  const json = await readTextsFile(lang);
+  const theme = await page.evaluate(() => document.documentElement.dataset.theme || "default");
+  const tour = { label: `${lang}, ${theme}`, shots: [] };
+  const shot = (name) => tourShot(page, tour, name);
+  const visit = async (code) => {
+    await chooseLanguage(page, lang, json);
+    await toCapture(page, code);
+  };
+
+  await chooseLanguage(page, lang, json);
+  await shot("attract");
+  await page.click("#screen-attract [data-action=start]");
+  await expectScreen(page, "keypad");
+  await typeCode(page, "99");
+  await shot("keypad");
+  await typeCode(page, "9999");
+  await page.click("#key-ok");
+  await page.waitForSelector("#code-error", { state: "visible", timeout: 4000 }).catch(() => fail("no message for a wrong code"));
+  await shot("keypad-error");
+  await page.click("#scan-instead");
+  await expectScreen(page, "scan");
+  await expectScanFrames(page);
+  await shot("scan");
+  await page.click("#scan-cancel");
+  await expectScreen(page, "keypad");
+  await typeCode(page, CODE);
+  await page.click("#key-ok");
+  await expectScreen(page, "consent");
+  await shot("consent");
+  await page.click("#screen-consent [data-action=agree]");
+  await expectScreen(page, "capture");
+  await expectFrames(page, "preview-img", "the capture screen's preview");
+  await page.waitForFunction(() => document.getElementById("preview").dataset.face === "in", null, { timeout: 2000 });
+  await shot("capture");
+  await openGate(page, "capture");
+  await openGate(page, "progress");
+  await page.waitForSelector("#challenge-text", { state: "visible", timeout: 4000 });
+  await shot("challenge");
+  await page.click("#capture-cancel");
+  await page.waitForSelector("#cancel-dialog", { state: "visible", timeout: 2000 });
+  await shot("cancel-confirm");
+  await page.click("#cancel-dialog [data-action=cancelDismiss]");
+  await openGate(page, "challenge1");
+  await openGate(page, "challenge2");
+  await expectScreen(page, "processing");
+  await shot("processing");
+  await openGate(page, "processing");
+  await expectScreen(page, "success");
+  await shot("success");
+  await page.click("#screen-success [data-action=done]");
+  await expectScreen(page, "attract");
+
+  await visit("222222");
+  await openGate(page, "smile");
+  await expectScreen(page, "attemptFailed");
+  await shot("failure");
+  await page.click("#screen-attemptFailed [data-action=stop]");
+  await expectScreen(page, "canceled");
+  await shot("canceled");
+  await page.click("#screen-canceled [data-action=done]");
+  await expectScreen(page, "attract");
+
+  await visit("333333");
+  await page.waitForSelector("#preview-lost", { state: "visible", timeout: 4000 });
+  await shot("camera-lost");
+  await openGate(page, "lost");
+  await expectScreen(page, "cameraError");
+  await shot("camera-error");
+  await page.click("#screen-cameraError [data-action=done]");
+  await expectScreen(page, "attract");
+
+  for (const [code, gate, screen, name] of [
+    ["444444", "t", "timeout", "timeout"],
+    ["555555", "s", "seeStaff", "see-staff"],
+    ["666666", "f", "failure", "failure-final"],
+    ["777777", "e", "error", "error"],
+  ]) {
+    await visit(code);
+    await openGate(page, gate);
+    await expectScreen(page, screen);
+    await shot(name);
+    await page.click(`#screen-${screen} [data-action=done]`);
+    await expectScreen(page, "attract");
+  }
+
+  await chooseLanguage(page, lang, json);
+  await page.click("#screen-attract [data-action=start]");
+  await expectScreen(page, "keypad");
+  await typeCode(page, "888888");
+  await page.click("#key-ok");
+  await expectScreen(page, "offline");
+  await shot("offline");
+  await page.click("#screen-offline [data-action=done]");
+  await expectScreen(page, "attract");
+
+  // The staff panel, in the language the welcome screen was left in.
+  await chooseLanguage(page, lang, json);
+  await page.keyboard.press("Control+Alt+KeyS");
+  await expectScreen(page, "staffPin");
+  await typePin(page, "12");
+  await shot("staff-pin");
+  await typePin(page, "34");
+  await page.click("#pin-back");
+  await expectScreen(page, "attract");
+  await chooseLanguage(page, lang, json);
+  await page.keyboard.press("Control+Alt+KeyS");
+  await expectScreen(page, "staffPin");
+  await typePin(page, "0000");
+  await page.click("#pin-ok");
+  await page.waitForSelector("#pin-error", { state: "visible", timeout: 4000 });
+  await shot("staff-pin-locked");
+  await page.waitForFunction(() => document.getElementById("pin-error").hidden, null, { timeout: 6000 })
+    .catch(() => fail("the lockout does not end"));
+  await typePin(page, STAFF_PIN);
+  await page.click("#pin-ok");
+  await expectScreen(page, "staffMenu");
+  await page.waitForFunction(() => document.getElementById("queue-acknowledged").textContent.trim() !== "–", null, { timeout: 4000 });
+  await shot("staff-menu");
+  await page.click("#staff-exit");
+  await page.waitForSelector("#exit-dialog", { state: "visible", timeout: 2000 });
+  await shot("staff-exit-confirm");
+  await page.click("#exit-dialog [data-action=exitDismiss]");
+
+  await page.click("#staff-waiting");
+  await expectScreen(page, "staffWaiting");
+  await page.waitForSelector(`#waiting-list [data-session="${PICKED_ID}"]`, { timeout: 4000 });
+  await shot("staff-waiting");
+  await page.click(`#waiting-list [data-session="${PICKED_ID}"]`);
+  await page.waitForSelector("#pick-dialog", { state: "visible", timeout: 2000 });
+  await shot("staff-waiting-confirm");
+  await page.click("#pick-dialog [data-action=pickDismiss]");
+  await page.click("#waiting-back");
+  await expectScreen(page, "staffMenu");
+
+  await page.click("#staff-camera");
+  await expectScreen(page, "cameraTest");
+  await page.waitForSelector("#camtest-devices [data-camera]", { timeout: 4000 });
+  await expectFrames(page, "camtest-preview-img", "the camera test's preview");
+  await shot("camera-test");
+  await page.click("#camtest-back");
+  await expectScreen(page, "staffMenu");
+
+  await page.click("#staff-walkin");
+  await expectScreen(page, "walkIn");
+  await expectFrames(page, "walkin-preview-img", "the walk-in's preview");
+  await shot("walk-in");
+  await page.click("#walkin-cancel");
+  await expectScreen(page, "staffMenu");
+  await page.click("#staff-lock");
+  await expectScreen(page, "attract");
+  return tour;
+}
+
+/** A scenario that tours every screen in `lang` and makes its contact sheet `every-screen-<lang>`. */
+function tourScenario(lang) {
+  return {
+    name: `every screen in ${lang}`,
+    scenario: staffScenario({ info: { languages: LANGUAGES, outcomeSeconds: 30 }, scans: [scanEnds.claimed("never", "happy")] }, {
+      waiting: [{ data: WAITING.slice(0, 6) }],
+      walkIns: [{ gate: "never", sessionId: "walkin" }],
+      cameras: {
+        configured: "camera",
+        devices: [
+          { index: 0, name: "Integrated Camera", description: "uvcvideo", is_virtual: false },
+          { index: 2, name: "Logitech BRIO", description: "uvcvideo", is_virtual: false },
+        ],
+      },
+    }),
+    async run(page) {
+      const tour = await tourOf(page, lang);
+      expect(tour.shots.length === 27, `the tour saw ${tour.shots.length} screens: ${tour.shots.map((x) => x.name)}`);
+      await contactSheet(page, tour, `every-screen-${lang}`);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Themes, keyboard and motion
 
 /** A picture for a theme's welcome screen (images.attract): a made-up pattern, as a data: URL. */
@@ -1535,6 +1763,28 @@ const SCENARIOS = [
       await expectScreen(page, "capture");
       const start = (await calls(page, "start_session")).at(-1);
       expect(start && start.args.lang === "fr", `start_session got ${JSON.stringify(start)}`);
+    },
+  },
+  {
+    name: "a theme's own typeface draws the text, the bundled fonts what it lacks",
+    scenario: scenario({
+      info: { languages: LANGUAGES, defaultLang: "ar" },
+      themePatch: { font: { family: "Brand Test", regular: BRAND_FONT, bold: "data:font/woff2;base64,bm90IGEgZm9udA==" } },
+    }),
+    async run(page) {
+      await expectScreen(page, "attract");
+      await page.evaluate(() => document.fonts.ready);
+      const used = await page.evaluate(() => ({
+        family: getComputedStyle(document.getElementById("attract-title")).fontFamily,
+        faces: [...document.fonts].filter((f) => f.family.replace(/"/g, "") === "Brand Test").map((f) => `${f.weight} ${f.status}`),
+      }));
+      expect(used.family.startsWith('"Brand Test"') && used.family.includes("DejaVu Sans"),
+        `the title's font-family is ${used.family}`);
+      expect(used.faces.includes("400 loaded"), `the theme's faces: ${used.faces}`);
+      await expectDrawnWith(page, "#attract-title", "Noto Sans Arabic");
+      // Latin letters the theme's font lacks (this one is Arabic only) come from the bundled fonts.
+      await expectDrawnWith(page, '#languages [data-lang="en"]', "DejaVu Sans");
+      await checkScreen(page, "welcome with a theme's typeface");
     },
   },
   {
@@ -3116,6 +3366,23 @@ const THEMED = {
   },
   "staff waiting list: a session picked, confirmed, consent, the customer's session": { hc: ["staff-waiting-hc"], large: true },
 };
+// Every screen in each language, in both themes (each a contact sheet; the hc one
+// `every-screen-hc-<lang>`), and the out-of-service screen, which only a start shows.
+for (const lang of LANGUAGES) {
+  const tour = tourScenario(lang);
+  SCENARIOS.push(tour, highContrast(tour));
+  for (const theme of ["default", "high-contrast"]) {
+    SCENARIOS.push({
+      name: `out of service in ${lang} (${theme})`,
+      scenario: scenario({ theme, info: { ready: false, problem: "models: mobilefacenet.onnx is missing", languages: LANGUAGES, defaultLang: lang } }),
+      async run(page) {
+        await expectScreen(page, "outOfService");
+        await page.waitForFunction((l) => document.documentElement.lang === l, lang, { timeout: 4000 });
+        await checkScreen(page, `out of service in ${lang}`);
+      },
+    });
+  }
+}
 for (const [name, { hc, large }] of Object.entries(THEMED)) {
   const sc = SCENARIOS.find((x) => x.name === name);
   if (!sc) throw new Error(`no scenario "${name}" to vary`);

@@ -106,8 +106,30 @@ pub struct Theme {
     pub images: BTreeMap<String, String>,
     /// Sounds by moment ([`SOUNDS`]), as `data:` URLs.
     pub sounds: BTreeMap<String, String>,
+    /// The theme's own typeface (none: the bundled DejaVu Sans and Noto Sans Arabic).
+    pub font: Option<ThemeFont>,
     /// What fell back to the default (also logged).
     pub warnings: Vec<String>,
+}
+
+/// A theme's typeface: its family name and its files as `data:` URLs (woff2, woff, ttf or
+/// otf). Text it has no glyphs for is drawn with the bundled fonts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ThemeFont {
+    /// The family name the screens use (letters, digits, spaces, `-` and `_`).
+    pub family: String,
+    /// The regular weight.
+    pub regular: Option<String>,
+    /// The bold weight (headings, buttons); without it the browser emboldens the regular one.
+    pub bold: Option<String>,
+}
+
+/// A font family name that cannot break out of a CSS declaration.
+pub fn family_ok(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.trim() == s
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '_')
 }
 
 fn built_in_json(name: &str) -> Option<Value> {
@@ -143,6 +165,10 @@ fn mime(path: &str) -> Option<&'static str> {
         "wav" => "audio/wav",
         "mp3" => "audio/mpeg",
         "ogg" => "audio/ogg",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
         _ => return None,
     })
 }
@@ -195,7 +221,8 @@ impl Finder<'_> {
     }
 
     fn data_url(&self, path: &str) -> Result<String, String> {
-        let kind = mime(path).ok_or_else(|| format!("`{path}` is not an image or a sound"))?;
+        let kind =
+            mime(path).ok_or_else(|| format!("`{path}` is not an image, a sound or a font"))?;
         let (bytes, from) = self.find(path)?;
         if bytes.len() > MAX_FILE {
             return Err(format!("{from} is larger than {} MB", MAX_FILE >> 20));
@@ -283,11 +310,30 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
     let radius_large = number("radiusLarge", 0.0..=96.0)?;
     let font_scale = number("fontScale", 0.75..=2.0)?;
 
-    // A file that cannot be used falls back to the default theme's for the same key.
+    // A file that cannot be used falls back to the default theme's for the same key. Each key
+    // takes its own kind of file: `image/…` for the logo and images, `audio/…` for sounds,
+    // `font/…` for the typeface.
     let file_or_default =
         |warnings: &mut Vec<String>, what: &str, path: Option<&str>, default: Option<&str>| {
             let path = path?;
-            match finder.data_url(path) {
+            let kind = match what.split('.').next() {
+                Some("sounds") => "audio/",
+                Some("font") => "font/",
+                _ => "image/",
+            };
+            let usable = |url: String| {
+                if url["data:".len()..].starts_with(kind) {
+                    Ok(url)
+                } else {
+                    let what = match kind {
+                        "audio/" => "a sound",
+                        "font/" => "a font",
+                        _ => "an image",
+                    };
+                    Err(format!("`{path}` is not {what}"))
+                }
+            };
+            match finder.data_url(path).and_then(usable) {
                 Ok(url) => Some(url),
                 Err(e) => {
                     let fallback = default.filter(|d| *d != path);
@@ -329,6 +375,32 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
             sounds.insert(k, url);
         }
     }
+    let font = match json.get("font") {
+        None | Some(Value::Null) => None,
+        Some(f) => {
+            let family = f["family"].as_str().unwrap_or_default();
+            if !family_ok(family) {
+                return Err(format!(
+                    "theme `{name}`: font.family = {family:?}: expected 1 to 64 letters, digits, spaces, - or _"
+                ));
+            }
+            let regular =
+                file_or_default(&mut warnings, "font.regular", f["regular"].as_str(), None);
+            let bold = file_or_default(&mut warnings, "font.bold", f["bold"].as_str(), None);
+            if regular.is_none() && bold.is_none() {
+                warnings.push(format!(
+                    "font `{family}`: no file of it could be used; the bundled fonts are used"
+                ));
+                None
+            } else {
+                Some(ThemeFont {
+                    family: family.to_owned(),
+                    regular,
+                    bold,
+                })
+            }
+        }
+    };
     for w in &warnings {
         tracing::warn!(theme = name, "{w}");
     }
@@ -341,6 +413,7 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
         logo,
         images,
         sounds,
+        font,
         warnings,
     })
 }
@@ -430,6 +503,68 @@ mod tests {
         assert_eq!(
             (n.colors["bg"].as_str(), n.colors["brand"].as_str()),
             ("#000", "#0b6e4f")
+        );
+        assert_eq!(n.font, None, "no typeface: the bundled fonts");
+    }
+
+    #[test]
+    fn a_theme_brings_its_typeface_and_a_file_of_the_wrong_kind_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("themes/bank");
+        std::fs::create_dir_all(folder.join("fonts")).unwrap();
+        std::fs::write(folder.join("fonts/Brand.woff2"), b"wOF2 not really").unwrap();
+        std::fs::write(folder.join("face.png"), b"png").unwrap();
+        std::fs::write(
+            folder.join("theme.json"),
+            r#"{ "font": { "family": "Brand Sans", "regular": "fonts/Brand.woff2", "bold": "fonts/Brand-Bold.woff2" },
+                 "logo": "fonts/Brand.woff2", "sounds": { "hint": "face.png" } }"#,
+        )
+        .unwrap();
+        let t = load("bank", Some(dir.path())).unwrap();
+        let font = t.font.clone().unwrap();
+        assert_eq!(font.family, "Brand Sans");
+        assert!(font.regular.unwrap().starts_with("data:font/woff2;base64,"));
+        assert_eq!(font.bold, None);
+        let w = t.warnings.join("\n");
+        assert!(
+            w.contains("font.bold: `fonts/Brand-Bold.woff2` is missing; none is used"),
+            "{w}"
+        );
+        // A font is not a logo, an image is not a sound: the default's instead.
+        let default = load("default", None).unwrap();
+        assert_eq!(t.logo, default.logo, "{w}");
+        assert_eq!(t.sounds["hint"], default.sounds["hint"], "{w}");
+        assert!(
+            w.contains("logo: `fonts/Brand.woff2` is not an image"),
+            "{w}"
+        );
+
+        // No usable file: no typeface, said.
+        std::fs::write(
+            folder.join("theme.json"),
+            r#"{ "font": { "family": "Brand Sans", "regular": "fonts/Gone.ttf" } }"#,
+        )
+        .unwrap();
+        let t = load("bank", Some(dir.path())).unwrap();
+        assert_eq!(t.font, None);
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.contains("the bundled fonts are used")),
+            "{:?}",
+            t.warnings
+        );
+
+        // A family name that could break out of the style is refused.
+        std::fs::write(
+            folder.join("theme.json"),
+            r#"{ "font": { "family": "x\"; color: red", "regular": "fonts/Brand.woff2" } }"#,
+        )
+        .unwrap();
+        assert!(
+            load("bank", Some(dir.path()))
+                .unwrap_err()
+                .contains("font.family")
         );
     }
 
