@@ -3375,6 +3375,7 @@ for (const lang of LANGUAGES) {
     SCENARIOS.push({
       name: `out of service in ${lang} (${theme})`,
       scenario: scenario({ theme, info: { ready: false, problem: "models: mobilefacenet.onnx is missing", languages: LANGUAGES, defaultLang: lang } }),
+      first: "outOfService",
       async run(page) {
         await expectScreen(page, "outOfService");
         await page.waitForFunction((l) => document.documentElement.lang === l, lang, { timeout: 4000 });
