@@ -13,6 +13,7 @@ mod commands;
 mod lockdown;
 mod staff;
 mod state;
+mod webview;
 
 use facekiosk_kiosk::config::{KioskConfig, config_path, read};
 use facekiosk_kiosk::store::KioskStore;
@@ -85,12 +86,14 @@ fn main() {
     );
     state::spawn_sync_worker(&config, &store);
     let kiosk_mode = config.kiosk.lockdown;
+    let acceleration = config.kiosk.hardware_acceleration;
     let result = tauri::Builder::default()
         .plugin(lockdown::navigation_guard())
         .setup(move |app| {
             if kiosk_mode {
                 lockdown::apply(app);
             }
+            webview::set_hardware_acceleration(app, acceleration);
             Ok(())
         })
         .manage(state::AppState::start(config, store, theme, started))
