@@ -344,9 +344,10 @@ function toAttract(state) {
     },
     "attract",
   );
-  // The last session's texts and colours go with it.
-  if (state.session && state.session.customization) effects.push({ type: "customize", customization: null });
-  if (state.lang !== state.info.defaultLang) {
+  // The last session's texts and colours go with it (loadTexts draws the screen without them).
+  const customized = !!(state.session && state.session.customization);
+  if (customized) effects.push({ type: "customize", customization: null });
+  if (state.lang !== state.info.defaultLang || customized) {
     s.lang = state.info.defaultLang;
     effects.push({ type: "loadTexts", lang: s.lang });
   }
@@ -404,7 +405,8 @@ function messageOf(error) {
  *
  * `claimed`, `scanned` and `picked` carry the session's `lang`, `langs` and `customization`.
  *
- * Effects: `loadTexts {lang}`, `customize {customization}` (null: the theme's own again), `claim {digits}`, `startScan {seq}`, `cancelScan`,
+ * Effects: `loadTexts {lang}`, `customize {customization}` (null: the theme's own again; a
+ * `loadTexts` follows it), `claim {digits}`, `startScan {seq}`, `cancelScan`,
  * `startSession {seq, sessionId, lang}`, `cancelSession`, `retrySession`, `staffUnlock {pin}`,
  * `staffLock`, `staffOverview {seq}`, `staffWaitingSessions {seq}`, `staffPick {seq, sessionId}`,
  * `startWalkIn {seq}`, `startCameraTest {seq, camera}`, `staffCameras {seq}`, `staffUseCamera {camera}`,

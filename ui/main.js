@@ -139,7 +139,10 @@ function visitOf(r) {
   return { sessionId: a.sessionId, test: !!a.test, lang: a.lang, langs: a.langs, customization: a.customization };
 }
 
-/** A session's own texts and colours for its visit; null puts the kiosk's back. */
+/**
+ * A session's own texts and colours for its visit; null puts the kiosk's back. The flow follows
+ * it with `loadTexts`, which draws the screen with them.
+ */
 function customize(customization) {
   if (restoreColors) {
     restoreColors();
@@ -147,7 +150,6 @@ function customize(customization) {
   }
   setOverlay(customization ? customization.texts : null);
   if (customization && customization.colors) restoreColors = applySessionColors(customization.colors);
-  applyLanguage(state);
 }
 
 /**

@@ -57,12 +57,13 @@ export function applyLanguage(state) {
 }
 
 function buildLanguages(state) {
-  fillLanguages($("languages"), state.info.languages);
-  fillLanguages($("visit-languages"), visitLanguages(state));
+  // The welcome screen always says which language it speaks; a visit only when it offers more.
+  fillLanguages($("languages"), state.info.languages, 1);
+  fillLanguages($("visit-languages"), visitLanguages(state), 2);
 }
 
-/** A row of language buttons (`data-action="language"`), shown when there is a choice to make. */
-function fillLanguages(nav, codes) {
+/** A row of language buttons (`data-action="language"`), shown with at least `shownFrom` of them. */
+function fillLanguages(nav, codes, shownFrom) {
   nav.replaceChildren();
   for (const code of codes) {
     const b = document.createElement("button");
@@ -75,8 +76,7 @@ function fillLanguages(nav, codes) {
     b.textContent = has(`screen.language.${code}`) ? t(`screen.language.${code}`) : code.toUpperCase();
     nav.append(b);
   }
-  // The welcome screen always says which language it speaks; a visit only when it offers more.
-  show(nav, nav.id === "languages" ? codes.length > 0 : codes.length > 1);
+  show(nav, codes.length >= shownFrom);
 }
 
 /** Draws `state`; `prev` is the state drawn before (null to redraw everything). */
@@ -93,7 +93,7 @@ export function render(state, prev) {
 
   renderTopbar(state);
   // A visit's languages are the session's: drawn again for each new visit.
-  if (changedScreen && state.screen === "consent") fillLanguages($("visit-languages"), visitLanguages(state));
+  if (changedScreen && state.screen === "consent") fillLanguages($("visit-languages"), visitLanguages(state), 2);
   for (const b of document.querySelectorAll("#languages [data-lang], #visit-languages [data-lang]")) {
     b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
   }

@@ -220,18 +220,34 @@ impl Finder<'_> {
         Err(format!("`{path}` is missing"))
     }
 
-    fn data_url(&self, path: &str) -> Result<String, String> {
-        let kind =
-            mime(path).ok_or_else(|| format!("`{path}` is not an image, a sound or a font"))?;
+    /// The file at `path` as a `data:` URL, if it is of `kind` (judged by its name, before it
+    /// is read).
+    fn data_url(&self, path: &str, kind: FileKind) -> Result<String, String> {
+        let (prefix, what) = match kind {
+            FileKind::Image => ("image/", "an image"),
+            FileKind::Sound => ("audio/", "a sound"),
+            FileKind::Font => ("font/", "a font"),
+        };
+        let mime = mime(path)
+            .filter(|m| m.starts_with(prefix))
+            .ok_or_else(|| format!("`{path}` is not {what}"))?;
         let (bytes, from) = self.find(path)?;
         if bytes.len() > MAX_FILE {
             return Err(format!("{from} is larger than {} MB", MAX_FILE >> 20));
         }
         Ok(format!(
-            "data:{kind};base64,{}",
+            "data:{mime};base64,{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)
         ))
     }
+}
+
+/// What a theme's key takes: the logo and images, sounds, the typeface's files.
+#[derive(Clone, Copy)]
+enum FileKind {
+    Image,
+    Sound,
+    Font,
 }
 
 /// The theme `name`: built in, or `themes/<name>/theme.json` in `assets_dir`, merged as the
@@ -310,55 +326,46 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
     let radius_large = number("radiusLarge", 0.0..=96.0)?;
     let font_scale = number("fontScale", 0.75..=2.0)?;
 
-    // A file that cannot be used falls back to the default theme's for the same key. Each key
-    // takes its own kind of file: `image/…` for the logo and images, `audio/…` for sounds,
-    // `font/…` for the typeface.
-    let file_or_default =
-        |warnings: &mut Vec<String>, what: &str, path: Option<&str>, default: Option<&str>| {
-            let path = path?;
-            let kind = match what.split('.').next() {
-                Some("sounds") => "audio/",
-                Some("font") => "font/",
-                _ => "image/",
-            };
-            let usable = |url: String| {
-                if url["data:".len()..].starts_with(kind) {
-                    Ok(url)
-                } else {
-                    let what = match kind {
-                        "audio/" => "a sound",
-                        "font/" => "a font",
-                        _ => "an image",
-                    };
-                    Err(format!("`{path}` is not {what}"))
-                }
-            };
-            match finder.data_url(path).and_then(usable) {
-                Ok(url) => Some(url),
-                Err(e) => {
-                    let fallback = default.filter(|d| *d != path);
-                    warnings.push(format!(
-                        "{what}: {e}; {}",
-                        if fallback.is_some() {
-                            "the default theme's is used"
-                        } else {
-                            "none is used"
-                        }
-                    ));
-                    fallback.and_then(|d| finder.data_url(d).ok())
-                }
+    // A file that cannot be used (missing, too large, or not of the key's kind: a font as the
+    // logo) falls back to the default theme's for the same key.
+    let file_or_default = |warnings: &mut Vec<String>,
+                           what: &str,
+                           kind: FileKind,
+                           path: Option<&str>,
+                           default: Option<&str>| {
+        let path = path?;
+        match finder.data_url(path, kind) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                let fallback = default.filter(|d| *d != path);
+                warnings.push(format!(
+                    "{what}: {e}; {}",
+                    if fallback.is_some() {
+                        "the default theme's is used"
+                    } else {
+                        "none is used"
+                    }
+                ));
+                fallback.and_then(|d| finder.data_url(d, kind).ok())
             }
-        };
+        }
+    };
     let logo = file_or_default(
         &mut warnings,
         "logo",
+        FileKind::Image,
         json["logo"].as_str(),
         defaults["logo"].as_str(),
     );
     let mut images = BTreeMap::new();
     for (k, v) in obj(&json, "images") {
-        if let Some(url) = file_or_default(&mut warnings, &format!("images.{k}"), v.as_str(), None)
-        {
+        if let Some(url) = file_or_default(
+            &mut warnings,
+            &format!("images.{k}"),
+            FileKind::Image,
+            v.as_str(),
+            None,
+        ) {
             images.insert(k, url);
         }
     }
@@ -369,9 +376,13 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
             continue;
         }
         let default = defaults["sounds"][k.as_str()].as_str();
-        if let Some(url) =
-            file_or_default(&mut warnings, &format!("sounds.{k}"), v.as_str(), default)
-        {
+        if let Some(url) = file_or_default(
+            &mut warnings,
+            &format!("sounds.{k}"),
+            FileKind::Sound,
+            v.as_str(),
+            default,
+        ) {
             sounds.insert(k, url);
         }
     }
@@ -384,9 +395,20 @@ pub fn load(name: &str, assets_dir: Option<&Path>) -> Result<Theme, String> {
                     "theme `{name}`: font.family = {family:?}: expected 1 to 64 letters, digits, spaces, - or _"
                 ));
             }
-            let regular =
-                file_or_default(&mut warnings, "font.regular", f["regular"].as_str(), None);
-            let bold = file_or_default(&mut warnings, "font.bold", f["bold"].as_str(), None);
+            let regular = file_or_default(
+                &mut warnings,
+                "font.regular",
+                FileKind::Font,
+                f["regular"].as_str(),
+                None,
+            );
+            let bold = file_or_default(
+                &mut warnings,
+                "font.bold",
+                FileKind::Font,
+                f["bold"].as_str(),
+                None,
+            );
             if regular.is_none() && bold.is_none() {
                 warnings.push(format!(
                     "font `{family}`: no file of it could be used; the bundled fonts are used"
