@@ -13,6 +13,7 @@ use crate::detect::{
 };
 use crate::embed::{AlignmentPoints, Embedder, Embedding, aligned_crop};
 use crate::error::{FaceError, Result};
+use crate::follow::FaceFollower;
 use crate::landmarks::{FaceLandmarks, LandmarkModel};
 use crate::liveness::{LivenessSignals, PassiveModel, PassiveScore};
 use crate::manifest::{ModelOrigin, ModelStore, Role};
@@ -20,6 +21,10 @@ use crate::matching::{Calibration, MatchLevel};
 use crate::model::Model;
 use crate::quality::{QualityConfig, QualityReport, assess, box_crop};
 use crate::runtime::{Runtime, RuntimeConfig, RuntimeInfo};
+
+/// The default of [`FaceConfig::redetect_every`]: at 15 frames/s the detector looks three
+/// times a second.
+pub const DEFAULT_REDETECT_EVERY: u32 = 5;
 
 /// Which detector to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +80,9 @@ pub struct FaceConfig {
     pub live_quality: QualityConfig,
     /// Quality thresholds for still photos (ID photos, uploaded selfies).
     pub photo_quality: QualityConfig,
+    /// In a camera stream the detector runs at least every this many frames; in between, the
+    /// face is followed by its landmarks ([`FaceEngine::analyze_stream`]). 1: every frame.
+    pub redetect_every: u32,
 }
 
 impl Default for FaceConfig {
@@ -89,6 +97,7 @@ impl Default for FaceConfig {
             decode: DecodeLimits::default(),
             live_quality: QualityConfig::live(),
             photo_quality: QualityConfig::photo(),
+            redetect_every: DEFAULT_REDETECT_EVERY,
         }
     }
 }
@@ -215,6 +224,10 @@ pub struct FrameAnalysis {
     pub quality: QualityReport,
     /// Time per stage.
     pub timings: StageTimings,
+    /// The main face was followed from the frame before, without the detector
+    /// ([`FaceEngine::analyze_stream`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub followed: bool,
 }
 
 /// The outcome of comparing two photos.
@@ -652,6 +665,7 @@ impl FaceEngine {
                 face: None,
                 quality: QualityReport::no_face(),
                 timings,
+                followed: false,
             });
         }
         let t = Instant::now();
@@ -702,9 +716,88 @@ impl FaceEngine {
         {
             drop_unclear_others(model, img, &mut faces, &options.quality)?;
         }
-        let main = faces[0];
         timings.landmarks_ms = ms_since(t);
+        self.finish(img, faces, landmarks, options, timings)
+    }
 
+    /// Analyses a camera frame of a stream, following the main face from the frame before
+    /// when `follower` allows it ([`FaceFollower`]): the landmark crop is placed where the face
+    /// was, the detector does not run, and the face box moves as the landmarks moved. The
+    /// detector runs — [`FaceEngine::analyze`] — on the first frame, at least every
+    /// `face.redetect_every` frames (a second person stepping in is seen then), whenever the
+    /// frame before showed no face, several faces or an unclear one, and whenever the landmark
+    /// model loses the face it followed.
+    pub fn analyze_stream(
+        &self,
+        img: &RgbImage,
+        options: &AnalyzeOptions,
+        follower: &mut FaceFollower,
+    ) -> Result<FrameAnalysis> {
+        if let Some(analysis) = self.follow(img, options, follower)? {
+            return Ok(analysis);
+        }
+        let analysis = self.analyze(img, options)?;
+        follower.detected(&analysis, options);
+        Ok(analysis)
+    }
+
+    /// The frame analysed with the face followed, or `None` when the detector must look.
+    fn follow(
+        &self,
+        img: &RgbImage,
+        options: &AnalyzeOptions,
+        follower: &mut FaceFollower,
+    ) -> Result<Option<FrameAnalysis>> {
+        let (Some(model), Some(before)) = (
+            &self.landmarks,
+            follower.to_follow(img, options, self.config.redetect_every),
+        ) else {
+            return Ok(None);
+        };
+        let t = Instant::now();
+        let landmarks = model.landmarks(img, &before.detection)?;
+        let moved = (landmarks.presence >= options.quality.min_landmark_presence)
+            .then(|| before.moved_to(&landmarks))
+            .flatten()
+            .filter(|d| {
+                d.bbox
+                    .fraction_inside(img.width() as f32, img.height() as f32)
+                    >= 0.5
+            });
+        let Some(detection) = moved else {
+            follower.lost();
+            return Ok(None);
+        };
+        let timings = StageTimings {
+            landmarks_ms: ms_since(t),
+            ..StageTimings::default()
+        };
+        let mut analysis = self.finish(img, vec![detection], Some(landmarks), options, timings)?;
+        analysis.followed = true;
+        follower.followed(&analysis);
+        Ok(Some(analysis))
+    }
+
+    /// Quality, passive liveness and embedding of `faces[0]` (never empty), with its landmarks.
+    fn finish(
+        &self,
+        img: &RgbImage,
+        faces: Vec<Detection>,
+        landmarks: Option<FaceLandmarks>,
+        options: &AnalyzeOptions,
+        mut timings: StageTimings,
+    ) -> Result<FrameAnalysis> {
+        let Some(&main) = faces.first() else {
+            return Ok(FrameAnalysis {
+                width: img.width(),
+                height: img.height(),
+                faces,
+                face: None,
+                quality: QualityReport::no_face(),
+                timings,
+                followed: false,
+            });
+        };
         let t = Instant::now();
         let alignment = self.alignment_transform(&main, landmarks.as_ref());
         let crop = match &alignment {
@@ -749,6 +842,7 @@ impl FaceEngine {
             faces,
             quality,
             timings,
+            followed: false,
         })
     }
 

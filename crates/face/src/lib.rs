@@ -28,6 +28,7 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod follow;
 pub mod geometry;
 pub mod landmarks;
 pub mod liveness;

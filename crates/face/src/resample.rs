@@ -256,8 +256,21 @@ pub fn warp_affine_raw(
     out_h: u32,
     border: Border,
 ) -> Vec<f32> {
+    warp_normalised(img, to_dst, out_w, out_h, border, (1.0, 0.0))
+}
+
+/// The warp of [`warp_affine_with`], each value `v` written as `v·alpha + beta`.
+fn warp_normalised(
+    img: &RgbImage,
+    to_dst: &Affine,
+    out_w: u32,
+    out_h: u32,
+    border: Border,
+    (alpha, beta): (f32, f32),
+) -> Vec<f32> {
     let mut out = vec![0.0f32; out_w as usize * out_h as usize * 3];
     let Some(inv) = to_dst.inverse() else {
+        out.fill(beta);
         return out;
     };
     let factor = (1.0 / to_dst.scale()).floor();
@@ -278,11 +291,18 @@ pub fn warp_affine_raw(
                     [0.0, sy, (0.5 - f64::from(y0)) * sy - 0.5],
                 ],
             };
-            sample_bilinear(&shrunk, &to_shrunk.after(&inv), out_w, border, &mut out);
+            sample_bilinear(
+                &shrunk,
+                &to_shrunk.after(&inv),
+                out_w,
+                border,
+                (alpha, beta),
+                &mut out,
+            );
             return out;
         }
     }
-    sample_bilinear(img, &inv, out_w, border, &mut out);
+    sample_bilinear(img, &inv, out_w, border, (alpha, beta), &mut out);
     out
 }
 
@@ -333,14 +353,109 @@ fn source_region(
     Some((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
 }
 
+/// Fractional bits of the fixed-point source coordinates in [`sample_bilinear`].
+const FRAC: u32 = 32;
+/// Source coordinates beyond ±2^24 px are not stepped in fixed point (they would overflow).
+const FIXED_LIMIT: f64 = (1u64 << 24) as f64;
+
 /// Bilinear sampling of `src` at `inv` (output → source) for every pixel of `out` (rows of
-/// `out_w` RGB values).
-fn sample_bilinear(src: &RgbImage, inv: &Affine, out_w: u32, border: Border, out: &mut [f32]) {
-    let (w, h) = (src.width() as i64, src.height() as i64);
+/// `out_w` RGB values), writing `v·alpha + beta` for each value `v` in 0..255.
+///
+/// Source coordinates step along a row in fixed point (32 fractional bits): per pixel two
+/// shifts give the source pixel and its 8-bit weights, as OpenCV does, without float-to-int
+/// conversions; the four neighbours inside the image are read as two adjacent pairs of pixels.
+fn sample_bilinear(
+    src: &RgbImage,
+    inv: &Affine,
+    out_w: u32,
+    border: Border,
+    (alpha, beta): (f32, f32),
+    out: &mut [f32],
+) {
+    let (w, h) = (i64::from(src.width()), i64::from(src.height()));
     let raw = src.as_raw();
     let stride = w as usize * 3;
     let [[a, b, c], [d, e, f]] = inv.m;
-    let slow = |x: i64, y: i64| -> Option<usize> {
+    let one = (1u64 << FRAC) as f64;
+    let fixed = |v: f64| floor_i64(v * one + 0.5);
+    let (step_x, step_y) = (fixed(a), fixed(d));
+    let row_len = out_w as usize * 3;
+    let last = f64::from(out_w);
+    for (oy, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
+        let (x_start, y_start) = (b * oy as f64 + c, e * oy as f64 + f);
+        let in_range = [x_start, y_start, x_start + a * last, y_start + d * last]
+            .iter()
+            .all(|v| v.abs() < FIXED_LIMIT);
+        if !in_range {
+            // A degenerate warp far outside the image: every sample is a border sample.
+            let mut sx = x_start;
+            let mut sy = y_start;
+            for px in row.chunks_exact_mut(3) {
+                let (x0, y0) = (floor_i64(sx), floor_i64(sy));
+                let (wx, wy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
+                let v = sample_slow(raw, (w, h), stride, border, (x0, y0), (wx, wy));
+                for ch in 0..3 {
+                    px[ch] = v[ch] * alpha + beta;
+                }
+                sx += a;
+                sy += d;
+            }
+            continue;
+        }
+        let mut sx = fixed(x_start);
+        let mut sy = fixed(y_start);
+        for px in row.chunks_exact_mut(3) {
+            let (x0, y0) = (sx >> FRAC, sy >> FRAC);
+            let (ix, iy) = (
+                ((sx >> (FRAC - 8)) & 0xFF) as u32,
+                ((sy >> (FRAC - 8)) & 0xFF) as u32,
+            );
+            sx += step_x;
+            sy += step_y;
+            // Unsigned compares also reject negative positions.
+            let inside = (x0 as u64) < (w - 1) as u64 && (y0 as u64) < (h - 1) as u64;
+            let p = y0.max(0) as usize * stride + x0.max(0) as usize * 3;
+            let pairs = if inside {
+                raw.get(p..p + 6)
+                    .zip(raw.get(p + stride..p + stride + 6))
+                    .and_then(|(r0, r1)| {
+                        Some((
+                            <&[u8; 6]>::try_from(r0).ok()?,
+                            <&[u8; 6]>::try_from(r1).ok()?,
+                        ))
+                    })
+            } else {
+                None
+            };
+            if let Some((r0, r1)) = pairs {
+                for ch in 0..3 {
+                    let top = u32::from(r0[ch]) * (256 - ix) + u32::from(r0[ch + 3]) * ix;
+                    let bottom = u32::from(r1[ch]) * (256 - ix) + u32::from(r1[ch + 3]) * ix;
+                    let v = (top * (256 - iy) + bottom * iy) as f32 * (1.0 / 65536.0);
+                    px[ch] = v * alpha + beta;
+                }
+            } else {
+                let wx = ix as f32 / 256.0;
+                let wy = iy as f32 / 256.0;
+                let v = sample_slow(raw, (w, h), stride, border, (x0, y0), (wx, wy));
+                for ch in 0..3 {
+                    px[ch] = v[ch] * alpha + beta;
+                }
+            }
+        }
+    }
+}
+
+/// One bilinear sample at the edge of the image or outside it, through `border`.
+fn sample_slow(
+    raw: &[u8],
+    (w, h): (i64, i64),
+    stride: usize,
+    border: Border,
+    (x0, y0): (i64, i64),
+    (wx, wy): (f32, f32),
+) -> [f32; 3] {
+    let at = |x: i64, y: i64| -> Option<usize> {
         let (x, y) = match border {
             Border::Zero if x < 0 || y < 0 || x >= w || y >= h => return None,
             Border::Zero => (x, y),
@@ -348,47 +463,23 @@ fn sample_bilinear(src: &RgbImage, inv: &Affine, out_w: u32, border: Border, out
         };
         Some(y as usize * stride + x as usize * 3)
     };
-    let row_len = out_w as usize * 3;
-    for (oy, row) in out.chunks_exact_mut(row_len.max(1)).enumerate() {
-        // Step along the row: source coordinates change by (a, d) per output pixel.
-        let mut sx = b * oy as f64 + c;
-        let mut sy = e * oy as f64 + f;
-        for px in row.chunks_exact_mut(3) {
-            let (x0, y0) = (floor_i64(sx), floor_i64(sy));
-            let (wx, wy) = ((sx - x0 as f64) as f32, (sy - y0 as f64) as f32);
-            sx += a;
-            sy += d;
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
-                // Inside: the four neighbours are two adjacent pairs in two rows. Fixed point
-                // (8-bit weights), as OpenCV does: integer maths is cheaper than 12 conversions.
-                let (ix, iy) = ((wx * 256.0) as u32, (wy * 256.0) as u32);
-                let p = y0 as usize * stride + x0 as usize * 3;
-                let (Some(r0), Some(r1)) = (raw.get(p..p + 6), raw.get(p + stride..p + stride + 6))
-                else {
-                    continue;
-                };
-                for ch in 0..3 {
-                    let top = u32::from(r0[ch]) * (256 - ix) + u32::from(r0[ch + 3]) * ix;
-                    let bottom = u32::from(r1[ch]) * (256 - ix) + u32::from(r1[ch + 3]) * ix;
-                    px[ch] = (top * (256 - iy) + bottom * iy) as f32 * (1.0 / 65536.0);
-                }
-            } else {
-                let weights = [
-                    (1.0 - wx) * (1.0 - wy),
-                    wx * (1.0 - wy),
-                    (1.0 - wx) * wy,
-                    wx * wy,
-                ];
-                for (k, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
-                    if let Some(p) = slow(x0 + dx, y0 + dy) {
-                        for ch in 0..3 {
-                            px[ch] += f32::from(raw[p + ch]) * weights[k];
-                        }
-                    }
-                }
+    let weights = [
+        (1.0 - wx) * (1.0 - wy),
+        wx * (1.0 - wy),
+        (1.0 - wx) * wy,
+        wx * wy,
+    ];
+    let mut v = [0.0f32; 3];
+    for (k, (dx, dy)) in [(0, 0), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+        if let Some(p) = at(x0 + dx, y0 + dy)
+            && let Some(px) = raw.get(p..p + 3)
+        {
+            for ch in 0..3 {
+                v[ch] += f32::from(px[ch]) * weights[k];
             }
         }
     }
+    v
 }
 
 /// `x.floor() as i64` without a call to libm (the baseline x86-64 target has no SSE4.1 `roundsd`,
@@ -418,11 +509,7 @@ pub fn warp_affine_tensor(
     alpha: f32,
     beta: f32,
 ) -> Vec<f32> {
-    let mut data = warp_affine_raw(img, to_dst, out_w, out_h, border);
-    for v in &mut data {
-        *v = *v * alpha + beta;
-    }
-    data
+    warp_normalised(img, to_dst, out_w, out_h, border, (alpha, beta))
 }
 
 /// [`warp_affine_raw`] into an RGB image.

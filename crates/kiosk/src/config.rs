@@ -129,6 +129,12 @@ impl KioskConfig {
                 k.idle_timeout_s
             ));
         }
+        if !(1..=30).contains(&self.face.redetect_every) {
+            return Err(format!(
+                "face.redetect_every = {}: expected 1 (the detector on every frame) to 30",
+                self.face.redetect_every
+            ));
+        }
         if !(1..=300).contains(&k.outcome_s) {
             return Err(format!(
                 "kiosk.outcome_s = {}: expected 1 to 300",
@@ -248,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_sync_settings_are_errors_naming_the_key() {
+    fn out_of_range_settings_are_errors_naming_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.toml");
         for (text, key) in [
@@ -258,6 +264,8 @@ mod tests {
                 "[sync]\nrequest_timeout_s = 0\n",
                 "sync.request_timeout_s = 0",
             ),
+            ("[face]\nredetect_every = 0\n", "face.redetect_every = 0"),
+            ("[face]\nredetect_every = 31\n", "face.redetect_every = 31"),
         ] {
             std::fs::write(&p, text).unwrap();
             let err = read(&p).unwrap_err().to_string();

@@ -69,6 +69,8 @@ pub struct FrameStats {
     /// The main face's box as fractions of the frame (x, y, width, height; as the camera
     /// sees it, not mirrored), when a face was found.
     pub face: Option<[f32; 4]>,
+    /// The face was followed from the frame before, without the detector.
+    pub followed: bool,
 }
 
 /// The main face's box as fractions of the frame.
@@ -303,13 +305,17 @@ impl<'a> RunSetup<'a> {
             let (now, ev) = match item {
                 Item::Frame { at, image } => {
                     let t = Instant::now();
-                    let mut face = None;
-                    let ev = step.frame_inspect(at, image, |a| face = face_box(a));
+                    let (mut face, mut followed) = (None, false);
+                    let ev = step.frame_inspect(at, image, |a| {
+                        face = face_box(a);
+                        followed = a.followed;
+                    });
                     reporter.frame_done(FrameStats {
                         ms: t.elapsed().as_secs_f64() * 1e3,
                         dropped: queue.dropped(),
                         at_ms: at.saturating_sub(start),
                         face,
+                        followed,
                     });
                     (at, ev)
                 }

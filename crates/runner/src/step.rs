@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use facekiosk_face::engine::{AnalyzeOptions, FaceEngine, FrameAnalysis};
+use facekiosk_face::follow::FaceFollower;
 use facekiosk_session::observation::{FrameNeeds, FrameObservation};
 use facekiosk_session::{ErrorCode, Event, Input, OperationError, Session};
 use image::RgbImage;
@@ -13,6 +14,7 @@ pub struct FrameStep<'a> {
     engine: &'a FaceEngine,
     session: Session,
     keep_image: bool,
+    follower: FaceFollower,
 }
 
 impl<'a> FrameStep<'a> {
@@ -22,6 +24,7 @@ impl<'a> FrameStep<'a> {
             engine,
             session,
             keep_image,
+            follower: FaceFollower::new(),
         }
     }
 
@@ -50,7 +53,10 @@ impl<'a> FrameStep<'a> {
         inspect: impl FnOnce(&FrameAnalysis),
     ) -> Vec<Event> {
         let options = self.options();
-        let input = match self.engine.analyze(&image, &options) {
+        let analysed = self
+            .engine
+            .analyze_stream(&image, &options, &mut self.follower);
+        let input = match analysed {
             Ok(analysis) => {
                 inspect(&analysis);
                 let kept = self.keep_image.then(|| Arc::new(image));
@@ -61,9 +67,18 @@ impl<'a> FrameStep<'a> {
         self.session.handle(now, input)
     }
 
-    /// Feeds any other input.
+    /// Feeds any other input. Anything but a tick breaks the stream (a dropped frame, a
+    /// camera lost or back, a retry, a cancel): the detector looks at the next frame.
     pub fn input(&mut self, now: u64, input: Input) -> Vec<Event> {
+        if !matches!(input, Input::Tick) {
+            self.follower.reset();
+        }
         self.session.handle(now, input)
+    }
+
+    /// Frames the detector ran on, and frames whose face was followed without it.
+    pub fn detector_counts(&self) -> (u64, u64) {
+        self.follower.counts()
     }
 }
 

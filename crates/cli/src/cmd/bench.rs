@@ -36,6 +36,10 @@ struct Stages {
     align: Stat,
     embed: Stat,
     frame: Stat,
+    /// The whole frame in a camera stream: the face followed from the frame before, the
+    /// detector on every `face.redetect_every`-th frame (what a session's frames cost).
+    #[serde(default)]
+    frame_stream: Stat,
     verify: Stat,
     /// Verify with the photos one after the other (what one core can do; the Python pipeline's way).
     #[serde(default)]
@@ -72,6 +76,8 @@ struct BenchReport {
     cores: usize,
     iterations: usize,
     inputs: String,
+    /// `face.redetect_every`: the detector runs on every this-many-th frame of a stream.
+    redetect_every: u32,
     runs: Vec<ThreadRun>,
     peak_memory_mb: Option<f64>,
     session: Option<crate::cmd::bench_session::SessionBench>,
@@ -82,6 +88,9 @@ struct BenchReport {
     /// for the per-frame pipeline, verify with the photos one after the other on both sides,
     /// and verify as each does it (Rust: both photos at once; Python: one after the other).
     speedup_frame: Option<f64>,
+    /// Python time per frame (the whole pipeline on every frame) / Rust time per frame of a
+    /// stream (the face followed, the detector every `face.redetect_every`-th frame).
+    speedup_frame_stream: Option<f64>,
     /// Python with the same threads per model / Rust, per frame.
     speedup_frame_same_threads: Option<f64>,
     speedup_verify_sequential: Option<f64>,
@@ -185,13 +194,14 @@ fn run_threads(
     };
     let total = args.warmup + args.iterations;
     let progress = Progress::new(total as u64, &format!("{label} thr"));
-    let mut s: [Vec<f64>; 8] = Default::default();
+    let mut s: [Vec<f64>; 9] = Default::default();
+    let mut follower = facekiosk_face::follow::FaceFollower::new();
     let mut live = engine.live_options();
     live.embed = EmbedWhen::Always;
     let photo = engine.photo_options();
     for i in 0..total {
         let keep = i >= args.warmup;
-        let mut scratch: [Vec<f64>; 8] = Default::default();
+        let mut scratch: [Vec<f64>; 9] = Default::default();
         let sink = if keep { &mut s } else { &mut scratch };
         time(&mut sink[0], || {
             decode(&inp.photo_a, DecodeLimits::default())
@@ -240,6 +250,9 @@ fn run_threads(
                 .verify(&a, &b, facekiosk_face::matching::MatchLevel::DEFAULT)?
                 .similarity)
         })?;
+        time(&mut sink[8], || {
+            engine.analyze_stream(&inp.frame, &live, &mut follower)
+        })?;
         progress.inc();
     }
     progress.finish();
@@ -252,6 +265,7 @@ fn run_threads(
         frame,
         verify,
         verify_sequential,
+        frame_stream,
     ] = s.map(Stat::of);
     Ok(ThreadRun {
         threads: label,
@@ -270,6 +284,7 @@ fn run_threads(
             align,
             embed,
             frame,
+            frame_stream,
             verify,
             verify_sequential,
         },
@@ -394,12 +409,17 @@ pub fn run(config: &KioskConfig, args: &BenchArgs, out: &Output) -> anyhow::Resu
         cores: cores(),
         iterations: args.iterations,
         inputs: inp.describe.clone(),
+        redetect_every: config.face.redetect_every,
         peak_memory_mb: peak_memory_mb(),
         session,
         speedup_frame: python
             .as_ref()
             .zip(compared)
             .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame.median_ms)),
+        speedup_frame_stream: python
+            .as_ref()
+            .zip(compared)
+            .and_then(|(p, r)| ratio(p.stages.frame.median_ms, r.stages.frame_stream.median_ms)),
         speedup_frame_same_threads: python_same_threads
             .as_ref()
             .zip(compared)
@@ -447,13 +467,14 @@ fn describe(r: &BenchReport) -> String {
     }
     s.push_str(&header);
     s.push('\n');
-    let rows: [(&str, StageOf); 8] = [
+    let rows: [(&str, StageOf); 9] = [
         ("decode (photo A)", |x| x.decode),
         ("detect (640x480)", |x| x.detect),
         ("landmarks (liveness)", |x| x.landmarks),
         ("align", |x| x.align),
         ("embed", |x| x.embed),
         ("whole frame", |x| x.frame),
+        ("whole frame, in a stream", |x| x.frame_stream),
         ("verify, photos at once", |x| x.verify),
         ("verify, one after other", |x| x.verify_sequential),
     ];
@@ -470,7 +491,11 @@ fn describe(r: &BenchReport) -> String {
             let st = get(&p.stages);
             line.push_str(&format!(
                 "{:>22}",
-                format!("{:.2} (p95 {:.2})", st.median_ms, st.p95_ms)
+                if st.median_ms > 0.0 {
+                    format!("{:.2} (p95 {:.2})", st.median_ms, st.p95_ms)
+                } else {
+                    "—".to_owned()
+                }
             ));
         }
         s.push_str(&line);
@@ -486,12 +511,14 @@ fn describe(r: &BenchReport) -> String {
         s.push_str(&format!(
             "  session engine: {:.1} µs per frame (p95 {:.1}), no models; first good frame to decision {:.0} ms \
              on a 15 frames/s clip, whose frames took {:.1} ms each (p95 {:.1}) through decoding, the face \
-             engine and the session\n",
+             engine and the session (the detector ran on {} frames, the face was followed on {})\n",
             ss.overhead_us.median_ms,
             ss.overhead_us.p95_ms,
             ss.first_good_frame_to_decision_ms,
             ss.pipeline_per_frame_ms.median_ms,
-            ss.pipeline_per_frame_ms.p95_ms
+            ss.pipeline_per_frame_ms.p95_ms,
+            ss.detector_frames,
+            ss.followed_frames
         ));
     }
     if let Some(m) = r.peak_memory_mb {
@@ -510,6 +537,13 @@ fn describe(r: &BenchReport) -> String {
              (Rust analyses both photos at once)\n",
             p.runtime
         ));
+        if let Some(stream) = r.speedup_frame_stream {
+            s.push_str(&format!(
+                "    per frame of a camera stream (the face followed, the detector every {}th frame) \
+                 {stream:.2}x as fast as Python's whole pipeline on every frame\n",
+                r.redetect_every
+            ));
+        }
         if let Some(same) = r.speedup_frame_same_threads {
             s.push_str(&format!(
                 "    per frame {same:.2}x as fast as Python given the same threads per model\n"

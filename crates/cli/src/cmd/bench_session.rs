@@ -31,6 +31,10 @@ pub struct SessionBench {
     /// Wall-clock time per frame through decoding, the face engine and the session, ms
     /// (under 66.7 ms keeps up with 15 frames/s).
     pub pipeline_per_frame_ms: Stat,
+    /// Frames of the clip the detector ran on.
+    pub detector_frames: usize,
+    /// Frames of the clip whose face was followed from the frame before, without the detector.
+    pub followed_frames: usize,
 }
 
 fn observation(similarity: f32) -> FrameObservation {
@@ -150,6 +154,8 @@ pub fn run(engine: &FaceEngine, iterations: usize) -> anyhow::Result<SessionBenc
     Ok(SessionBench {
         overhead_us: Stat::of(samples),
         first_good_frame_to_decision_ms: decision,
+        detector_frames: timer.per_frame.len() - timer.followed,
+        followed_frames: timer.followed,
         pipeline_per_frame_ms: Stat::of(timer.per_frame),
     })
 }
@@ -159,6 +165,7 @@ struct Timer {
     first_good: Option<u64>,
     decided: Option<u64>,
     per_frame: Vec<f64>,
+    followed: usize,
 }
 
 impl Reporter for Timer {
@@ -176,5 +183,6 @@ impl Reporter for Timer {
 
     fn frame_done(&mut self, stats: FrameStats) {
         self.per_frame.push(stats.ms);
+        self.followed += usize::from(stats.followed);
     }
 }
