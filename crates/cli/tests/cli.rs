@@ -593,3 +593,45 @@ fn texts_check_reports_what_a_deployment_got_wrong() {
         "{human}"
     );
 }
+
+/// `bench` on a few iterations: every stage measured, the stream row with the face followed
+/// between detector frames, and the session's clip counted in detector and followed frames.
+#[test]
+fn bench_measures_every_stage_and_follows_the_face_in_a_stream() {
+    let out = facekiosk(&["--json", "bench", "--iterations", "3", "--warmup", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["redetectEvery"], 5);
+    let runs = v["runs"].as_array().unwrap();
+    assert!(!runs.is_empty());
+    for run in runs {
+        for stage in [
+            "decode",
+            "detect",
+            "landmarks",
+            "align",
+            "embed",
+            "frame",
+            "frameStream",
+            "verify",
+            "verifySequential",
+        ] {
+            let median = run["stages"][stage]["medianMs"].as_f64().unwrap();
+            assert!(median > 0.0, "{stage}: {run}");
+        }
+    }
+    let session = &v["session"];
+    let (detector, followed) = (
+        session["detectorFrames"].as_u64().unwrap(),
+        session["followedFrames"].as_u64().unwrap(),
+    );
+    assert!(detector >= 1 && followed >= detector, "{session}");
+    assert!(
+        v["speedupFrameStream"].is_null(),
+        "no Python run was asked for"
+    );
+}

@@ -152,13 +152,6 @@ fn inputs(args: &BenchArgs) -> anyhow::Result<Inputs> {
     })
 }
 
-fn time<T>(samples: &mut Vec<f64>, f: impl FnOnce() -> T) -> T {
-    let t = Instant::now();
-    let out = f();
-    samples.push(t.elapsed().as_secs_f64() * 1e3);
-    out
-}
-
 /// Threads for one run: the configuration's (`None`), or this many for every model.
 fn run_threads(
     config: &KioskConfig,
@@ -192,81 +185,100 @@ fn run_threads(
     let Some(landmark_model) = engine.landmark_model() else {
         bail!("the benchmark needs the landmark model");
     };
-    let total = args.warmup + args.iterations;
-    let progress = Progress::new(total as u64, &format!("{label} thr"));
-    let mut s: [Vec<f64>; 9] = Default::default();
-    let mut follower = facekiosk_face::follow::FaceFollower::new();
+    // Each stage in its own loop (warm-up runs, then the timed ones), as scripts/bench-python
+    // times the Python pipeline: both sides measured the same way.
+    let stages = 9u64;
+    let progress = Progress::new(
+        stages * (args.warmup + args.iterations) as u64,
+        &format!("{label} thr"),
+    );
+    let measure = |f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<Stat> {
+        for _ in 0..args.warmup {
+            f()?;
+            progress.inc();
+        }
+        let mut samples = Vec::with_capacity(args.iterations);
+        for _ in 0..args.iterations {
+            let t = Instant::now();
+            f()?;
+            samples.push(t.elapsed().as_secs_f64() * 1e3);
+            progress.inc();
+        }
+        Ok(Stat::of(samples))
+    };
     let mut live = engine.live_options();
     live.embed = EmbedWhen::Always;
     let photo = engine.photo_options();
-    for i in 0..total {
-        let keep = i >= args.warmup;
-        let mut scratch: [Vec<f64>; 9] = Default::default();
-        let sink = if keep { &mut s } else { &mut scratch };
-        time(&mut sink[0], || {
-            decode(&inp.photo_a, DecodeLimits::default())
-        })?;
-        let faces = time(&mut sink[1], || engine.detect(&inp.frame))?;
-        let face = faces
-            .first()
-            .copied()
-            .ok_or_else(|| anyhow::anyhow!("no face in the benchmark frame"))?;
-        let marks = time(&mut sink[2], || {
-            landmark_model
-                .landmarks(&inp.frame, &face)
-                .map(|l| (LivenessSignals::from_landmarks(&l), l))
-        })?;
-        let input = time(&mut sink[3], || {
-            AlignmentPoints::Five(marks.1.alignment_points())
-                .transform()
-                .map(|t| Embedder::input(&inp.frame, &t))
-        })
+    // The inputs of the single stages, from one untimed pass.
+    let face = engine
+        .detect(&inp.frame)?
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no face in the benchmark frame"))?;
+    let marks = landmark_model.landmarks(&inp.frame, &face)?;
+    let to_template = AlignmentPoints::Five(marks.alignment_points())
+        .transform()
         .ok_or_else(|| anyhow::anyhow!("alignment failed"))?;
-        time(&mut sink[4], || engine.embedder().embed_input(&input))?;
-        time(&mut sink[5], || engine.analyze(&inp.frame, &live))?;
-        time(&mut sink[6], || -> anyhow::Result<f32> {
-            // As `facekiosk verify` does it: both photos decoded and analysed at once.
-            let (a, b) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| -> anyhow::Result<_> {
-                    Ok(engine.analyze(&decode(&inp.photo_b, DecodeLimits::default())?, &photo)?)
-                });
-                let a = (|| -> anyhow::Result<_> {
-                    Ok(engine.analyze(&decode(&inp.photo_a, DecodeLimits::default())?, &photo)?)
-                })();
-                (
-                    a,
-                    b.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("thread stopped"))),
-                )
+    let aligned = Embedder::input(&inp.frame, &to_template);
+
+    let decode_s = measure(&mut || {
+        decode(&inp.photo_a, DecodeLimits::default())?;
+        Ok(())
+    })?;
+    let detect = measure(&mut || {
+        engine.detect(&inp.frame)?;
+        Ok(())
+    })?;
+    let landmarks = measure(&mut || {
+        let l = landmark_model.landmarks(&inp.frame, &face)?;
+        std::hint::black_box(LivenessSignals::from_landmarks(&l));
+        Ok(())
+    })?;
+    let align = measure(&mut || {
+        let t = AlignmentPoints::Five(marks.alignment_points())
+            .transform()
+            .ok_or_else(|| anyhow::anyhow!("alignment failed"))?;
+        std::hint::black_box(Embedder::input(&inp.frame, &t));
+        Ok(())
+    })?;
+    let embed = measure(&mut || {
+        engine.embedder().embed_input(&aligned)?;
+        Ok(())
+    })?;
+    let frame = measure(&mut || {
+        engine.analyze(&inp.frame, &live)?;
+        Ok(())
+    })?;
+    let mut follower = facekiosk_face::follow::FaceFollower::new();
+    let frame_stream = measure(&mut || {
+        engine.analyze_stream(&inp.frame, &live, &mut follower)?;
+        Ok(())
+    })?;
+    let verify = measure(&mut || {
+        // As `facekiosk verify` does it: both photos decoded and analysed at once.
+        let (a, b) = std::thread::scope(|scope| {
+            let b = scope.spawn(|| -> anyhow::Result<_> {
+                Ok(engine.analyze(&decode(&inp.photo_b, DecodeLimits::default())?, &photo)?)
             });
-            Ok(engine
-                .verify(&a?, &b?, facekiosk_face::matching::MatchLevel::DEFAULT)?
-                .similarity)
-        })?;
-        time(&mut sink[7], || -> anyhow::Result<f32> {
-            let a = engine.analyze(&decode(&inp.photo_a, DecodeLimits::default())?, &photo)?;
-            let b = engine.analyze(&decode(&inp.photo_b, DecodeLimits::default())?, &photo)?;
-            Ok(engine
-                .verify(&a, &b, facekiosk_face::matching::MatchLevel::DEFAULT)?
-                .similarity)
-        })?;
-        time(&mut sink[8], || {
-            engine.analyze_stream(&inp.frame, &live, &mut follower)
-        })?;
-        progress.inc();
-    }
+            let a = (|| -> anyhow::Result<_> {
+                Ok(engine.analyze(&decode(&inp.photo_a, DecodeLimits::default())?, &photo)?)
+            })();
+            (
+                a,
+                b.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("thread stopped"))),
+            )
+        });
+        engine.verify(&a?, &b?, facekiosk_face::matching::MatchLevel::DEFAULT)?;
+        Ok(())
+    })?;
+    let verify_sequential = measure(&mut || {
+        let a = engine.analyze(&decode(&inp.photo_a, DecodeLimits::default())?, &photo)?;
+        let b = engine.analyze(&decode(&inp.photo_b, DecodeLimits::default())?, &photo)?;
+        engine.verify(&a, &b, facekiosk_face::matching::MatchLevel::DEFAULT)?;
+        Ok(())
+    })?;
     progress.finish();
-    let [
-        decode,
-        detect,
-        landmarks,
-        align,
-        embed,
-        frame,
-        verify,
-        verify_sequential,
-        frame_stream,
-    ] = s.map(Stat::of);
     Ok(ThreadRun {
         threads: label,
         intra_threads: runtime.intra_threads,
@@ -278,7 +290,7 @@ fn run_threads(
             0.0
         },
         stages: Stages {
-            decode,
+            decode: decode_s,
             detect,
             landmarks,
             align,
