@@ -13,7 +13,7 @@ use crate::detect::{
 };
 use crate::embed::{AlignmentPoints, Embedder, Embedding, aligned_crop};
 use crate::error::{FaceError, Result};
-use crate::follow::FaceFollower;
+use crate::follow::{FaceFollower, Followed};
 use crate::landmarks::{FaceLandmarks, LandmarkModel};
 use crate::liveness::{LivenessSignals, PassiveModel, PassiveScore};
 use crate::manifest::{ModelOrigin, ModelStore, Role};
@@ -737,7 +737,7 @@ impl FaceEngine {
             return Ok(analysis);
         }
         let analysis = self.analyze(img, options)?;
-        follower.detected(&analysis, options);
+        follower.detected(followable(&analysis, options.quality.min_landmark_presence));
         Ok(analysis)
     }
 
@@ -750,7 +750,11 @@ impl FaceEngine {
     ) -> Result<Option<FrameAnalysis>> {
         let (Some(model), Some(before)) = (
             &self.landmarks,
-            follower.to_follow(img, options, self.config.redetect_every),
+            follower.to_follow(
+                img.dimensions(),
+                options.landmarks && !options.thorough,
+                self.config.redetect_every,
+            ),
         ) else {
             return Ok(None);
         };
@@ -772,9 +776,10 @@ impl FaceEngine {
             landmarks_ms: ms_since(t),
             ..StageTimings::default()
         };
+        let next = Followed::new(detection, &landmarks, img.dimensions());
         let mut analysis = self.finish(img, vec![detection], Some(landmarks), options, timings)?;
         analysis.followed = true;
-        follower.followed(&analysis);
+        follower.followed(next);
         Ok(Some(analysis))
     }
 
@@ -987,6 +992,18 @@ fn drop_unclear_others(
     let mut k = keep.into_iter();
     faces.retain(|_| k.next().unwrap_or(true));
     Ok(())
+}
+
+/// The main face of an analysis to follow into the next frame: only when it is the only face
+/// and the landmark model is sure of it (presence ≥ `min_presence`).
+fn followable(analysis: &FrameAnalysis, min_presence: f32) -> Option<Followed> {
+    if analysis.faces.len() != 1 {
+        return None;
+    }
+    let face = analysis.face.as_ref()?;
+    let landmarks = face.landmarks.as_ref()?;
+    (landmarks.presence >= min_presence)
+        .then(|| Followed::new(face.detection, landmarks, (analysis.width, analysis.height)))
 }
 
 fn no_face_error(which: &str) -> FaceError {

@@ -7,10 +7,7 @@
 //! [`crate::engine::FaceEngine::analyze_stream`] drives it; this module holds what is carried
 //! from one frame to the next and decides when the detector must look again.
 
-use image::RgbImage;
-
 use crate::detect::Detection;
-use crate::engine::{AnalyzeOptions, FrameAnalysis};
 use crate::geometry::{BoundingBox, Point, umeyama};
 use crate::landmarks::FaceLandmarks;
 
@@ -24,6 +21,15 @@ pub struct Followed {
 }
 
 impl Followed {
+    /// A face to follow: its detection and landmarks in a frame of `size` (width, height).
+    pub fn new(detection: Detection, landmarks: &FaceLandmarks, size: (u32, u32)) -> Self {
+        Self {
+            detection,
+            landmarks: landmarks.points_2d(),
+            size,
+        }
+    }
+
     /// The detection moved as the landmarks moved from the frame before to `now`: the
     /// similarity (shift, scale, rotation) that best maps the old landmarks onto the new ones
     /// moves the keypoints, the box's centre and its size. `None` when it cannot be estimated.
@@ -79,54 +85,38 @@ impl FaceFollower {
         (self.detector_frames, self.followed_frames)
     }
 
-    /// The face to follow into `img`, when following is allowed: a face to follow, a frame of
-    /// the same size, a camera frame (not a photo searched thoroughly) whose landmarks are
-    /// wanted, and fewer than `redetect_every − 1` frames followed since the detector ran.
+    /// The face to follow into a frame of `size`, when following is `wanted` (a camera frame
+    /// whose landmarks are computed, not a photo searched thoroughly), the frame has the size
+    /// of the one before, and fewer than `redetect_every − 1` frames were followed since the
+    /// detector ran.
     pub(crate) fn to_follow(
         &self,
-        img: &RgbImage,
-        options: &AnalyzeOptions,
+        size: (u32, u32),
+        wanted: bool,
         redetect_every: u32,
     ) -> Option<&Followed> {
         let f = self.current.as_ref()?;
-        let allowed = options.landmarks
-            && !options.thorough
-            && f.size == img.dimensions()
-            && self.since_detector.saturating_add(1) < redetect_every;
+        let allowed =
+            wanted && f.size == size && self.since_detector.saturating_add(1) < redetect_every;
         allowed.then_some(f)
     }
 
-    /// The detector ran: follow its main face if it is the only face and a clear one.
-    pub(crate) fn detected(&mut self, analysis: &FrameAnalysis, options: &AnalyzeOptions) {
+    /// The detector ran; `next` is its main face when that is the only face and a clear one.
+    pub(crate) fn detected(&mut self, next: Option<Followed>) {
         self.detector_frames += 1;
         self.since_detector = 0;
-        self.current = followable(analysis, options.quality.min_landmark_presence);
+        self.current = next;
     }
 
-    /// The face was followed into this frame.
-    pub(crate) fn followed(&mut self, analysis: &FrameAnalysis) {
+    /// The face was followed into this frame, and is now at `next`.
+    pub(crate) fn followed(&mut self, next: Followed) {
         self.followed_frames += 1;
         self.since_detector += 1;
-        // Presence was checked before the frame was analysed.
-        self.current = followable(analysis, 0.0);
+        self.current = Some(next);
     }
 
     /// The landmark model lost the face: the detector looks at this frame.
     pub(crate) fn lost(&mut self) {
         self.current = None;
     }
-}
-
-/// The main face of an analysis, when it is the only face and the landmark model is sure of it.
-fn followable(analysis: &FrameAnalysis, min_presence: f32) -> Option<Followed> {
-    if analysis.faces.len() != 1 {
-        return None;
-    }
-    let face = analysis.face.as_ref()?;
-    let landmarks = face.landmarks.as_ref()?;
-    (landmarks.presence >= min_presence).then(|| Followed {
-        detection: face.detection,
-        landmarks: landmarks.points_2d(),
-        size: (analysis.width, analysis.height),
-    })
 }

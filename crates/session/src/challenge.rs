@@ -25,7 +25,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::claims::LivenessFailure;
+use crate::failure::LivenessFailure;
 use crate::options::{ChallengeKind, SessionPolicy};
 
 /// What a face did: the four challenge movements.

@@ -20,7 +20,9 @@ use facekiosk_face::matching::Calibration;
 use facekiosk_identity::ResultSigner;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use crate::status::SessionStatus;
 
 use crate::attempt::Attempt;
 use crate::capture::Candidate;
@@ -39,32 +41,6 @@ use crate::options::{
 use crate::reference::Reference;
 use crate::trace::{TraceCategory, TraceEvent, TraceEventKind, TraceStatus};
 use crate::track::{FaceTrack, TrackLimits};
-
-/// Where a session stands (the API's session statuses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum SessionStatus {
-    /// Waiting for the person (positioning, capture, challenges).
-    RequiresInput,
-    /// Deciding.
-    Processing,
-    /// Finished with a result (check `isVerified`).
-    Complete,
-    /// Ended without a result (cancelled, expired, too many failures).
-    Canceled,
-}
-
-impl SessionStatus {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::RequiresInput => "requiresInput",
-            SessionStatus::Processing => "processing",
-            SessionStatus::Complete => "complete",
-            SessionStatus::Canceled => "canceled",
-        }
-    }
-}
 
 /// A challenge to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -10,7 +10,8 @@
 //! The modules follow the seams of a session: [`engine`] (the state machine), [`challenge`]
 //! (the protocol of one challenge), [`track`] (the chain of frames from the first capture to the
 //! last), [`capture`] (good frames and their fused embedding), [`attempt`] (one attempt's state),
-//! [`claims`] (the result's payload) and `result` (assembling it), [`reference`] (the ID photo).
+//! [`claims`] (the result's payload) and `result` (assembling it), [`reference`] (the ID photo),
+//! [`failure`] (what failed in a liveness check) and [`status`] (where a session stands).
 //!
 //! **Never:** this crate never sleeps, spawns threads, reads the clock, or touches files, the
 //! network, SQLite or Tauri; time and randomness are passed in. It never puts an image, an
@@ -24,12 +25,14 @@ pub mod challenge;
 pub mod claims;
 pub mod engine;
 pub mod error;
+pub mod failure;
 pub mod guidance;
 pub mod observation;
 pub mod options;
 pub mod path;
 pub mod reference;
 mod result;
+pub mod status;
 pub mod trace;
 pub mod track;
 

@@ -7,7 +7,7 @@
 use facekiosk_face::embed::Embedding;
 use facekiosk_face::geometry::BoundingBox;
 
-use crate::claims::LivenessFailure;
+use crate::failure::LivenessFailure;
 use crate::observation::FrameObservation;
 
 /// Largest move of the face centre between two frames, in face widths.
