@@ -658,15 +658,7 @@ impl FaceEngine {
             timings.detect_ms += ms_since(t);
         }
         if faces.is_empty() {
-            return Ok(FrameAnalysis {
-                width: img.width(),
-                height: img.height(),
-                faces,
-                face: None,
-                quality: QualityReport::no_face(),
-                timings,
-                followed: false,
-            });
+            return self.finish(img, faces, None, options, timings);
         }
         let t = Instant::now();
         let needs_for_alignment = options.embed != EmbedWhen::Never && self.aligns_by_landmarks();
@@ -760,8 +752,9 @@ impl FaceEngine {
         };
         let t = Instant::now();
         let landmarks = model.landmarks(img, &before.detection)?;
+        let points = landmarks.points_2d();
         let moved = (landmarks.presence >= options.quality.min_landmark_presence)
-            .then(|| before.moved_to(&landmarks))
+            .then(|| before.moved_to(&points))
             .flatten()
             .filter(|d| {
                 d.bbox
@@ -776,14 +769,15 @@ impl FaceEngine {
             landmarks_ms: ms_since(t),
             ..StageTimings::default()
         };
-        let next = Followed::new(detection, &landmarks, img.dimensions());
+        let next = Followed::new(detection, points, img.dimensions());
         let mut analysis = self.finish(img, vec![detection], Some(landmarks), options, timings)?;
         analysis.followed = true;
         follower.followed(next);
         Ok(Some(analysis))
     }
 
-    /// Quality, passive liveness and embedding of `faces[0]` (never empty), with its landmarks.
+    /// Quality, passive liveness and embedding of `faces[0]`, with its landmarks (no face: the
+    /// `NO_FACE` verdict).
     fn finish(
         &self,
         img: &RgbImage,
@@ -1002,8 +996,13 @@ fn followable(analysis: &FrameAnalysis, min_presence: f32) -> Option<Followed> {
     }
     let face = analysis.face.as_ref()?;
     let landmarks = face.landmarks.as_ref()?;
-    (landmarks.presence >= min_presence)
-        .then(|| Followed::new(face.detection, landmarks, (analysis.width, analysis.height)))
+    (landmarks.presence >= min_presence).then(|| {
+        Followed::new(
+            face.detection,
+            landmarks.points_2d(),
+            (analysis.width, analysis.height),
+        )
+    })
 }
 
 fn no_face_error(which: &str) -> FaceError {

@@ -9,7 +9,6 @@
 
 use crate::detect::Detection;
 use crate::geometry::{BoundingBox, Point, umeyama};
-use crate::landmarks::FaceLandmarks;
 
 /// The face followed: its detection (from the detector, or moved since) and its landmarks.
 #[derive(Clone, Debug)]
@@ -21,24 +20,25 @@ pub struct Followed {
 }
 
 impl Followed {
-    /// A face to follow: its detection and landmarks in a frame of `size` (width, height).
-    pub fn new(detection: Detection, landmarks: &FaceLandmarks, size: (u32, u32)) -> Self {
+    /// A face to follow: its detection and its landmarks' image positions
+    /// ([`crate::landmarks::FaceLandmarks::points_2d`]) in a frame of `size` (width, height).
+    pub fn new(detection: Detection, landmarks: Vec<Point>, size: (u32, u32)) -> Self {
         Self {
             detection,
-            landmarks: landmarks.points_2d(),
+            landmarks,
             size,
         }
     }
 
-    /// The detection moved as the landmarks moved from the frame before to `now`: the
-    /// similarity (shift, scale, rotation) that best maps the old landmarks onto the new ones
-    /// moves the keypoints, the box's centre and its size. `None` when it cannot be estimated.
-    pub fn moved_to(&self, now: &FaceLandmarks) -> Option<Detection> {
-        let points = now.points_2d();
+    /// The detection moved as the landmarks moved from the frame before to `points` (this
+    /// frame's, [`crate::landmarks::FaceLandmarks::points_2d`]): the similarity (shift, scale, rotation) that best
+    /// maps the old landmarks onto the new ones moves the keypoints, the box's centre and its
+    /// size. `None` when it cannot be estimated.
+    pub fn moved_to(&self, points: &[Point]) -> Option<Detection> {
         if points.len() != self.landmarks.len() {
             return None;
         }
-        let motion = umeyama(&self.landmarks, &points)?;
+        let motion = umeyama(&self.landmarks, points)?;
         let scale = motion.scale() as f32;
         if !scale.is_finite() || scale <= 0.0 {
             return None;

@@ -75,11 +75,6 @@ impl<'a> FrameStep<'a> {
         }
         self.session.handle(now, input)
     }
-
-    /// Frames the detector ran on, and frames whose face was followed without it.
-    pub fn detector_counts(&self) -> (u64, u64) {
-        self.follower.counts()
-    }
 }
 
 /// The face engine's options for what a session needs.
